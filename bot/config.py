@@ -1,0 +1,189 @@
+"""Settings from SMSDESK_* environment variables, validated once at start.
+
+A bad value raises :class:`ConfigError` naming the variable; the CLI prints that
+one line and exits, so an operator never sees a traceback for a typo.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+import phonenumbers
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+class InboundMode(enum.StrEnum):
+    PUSH = "push"
+    POLL = "poll"
+    BOTH = "both"
+
+
+class ProviderName(enum.StrEnum):
+    SIMULATOR = "simulator"
+    CLICKSEND = "clicksend"
+
+
+SQLITE_SYNC_LEVELS = ("FULL", "EXTRA", "NORMAL")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./smsdesk.db"
+DEFAULT_CLICKSEND_BASE_URL = "https://rest.clicksend.com/v3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str | None = None
+    provider: ProviderName = ProviderName.CLICKSEND
+    clicksend_base_url: str = DEFAULT_CLICKSEND_BASE_URL
+    clicksend_username: str | None = None
+    clicksend_api_key: str | None = None
+    inbound_mode: InboundMode = InboundMode.PUSH
+    poll_interval_s: float = 10.0
+    webhook_token: str | None = None
+    sender_id: str | None = None
+    default_region: str = "US"
+    sqlite_synchronous: str = "FULL"
+    demo: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, demo: bool = False, serving: bool = False
+) -> Settings:
+    """Read and validate every SMSDESK_* variable; raise ConfigError on the first bad one.
+
+    ``serving`` is true for `serve` and `worker`: only they need the secret key and
+    provider credentials, so `migrate` or `create-user` work without them.
+    """
+    env = os.environ if env is None else env
+    provider_default = ProviderName.SIMULATOR if demo else ProviderName.CLICKSEND
+    settings = Settings(
+        database_url=_database_url(env),
+        secret_key=_secret_key(env, required=serving and not demo),
+        provider=_enum(env, "SMSDESK_PROVIDER", ProviderName, provider_default),
+        clicksend_base_url=_base_url(env),
+        clicksend_username=_optional(env, "SMSDESK_CLICKSEND_USERNAME"),
+        clicksend_api_key=_optional(env, "SMSDESK_CLICKSEND_API_KEY"),
+        inbound_mode=_enum(env, "SMSDESK_INBOUND_MODE", InboundMode, InboundMode.PUSH),
+        poll_interval_s=_poll_interval(env),
+        webhook_token=_webhook_token(env),
+        sender_id=_optional(env, "SMSDESK_SENDER_ID"),
+        default_region=_region(env),
+        sqlite_synchronous=_sqlite_sync(env),
+        demo=demo,
+    )
+    if serving:
+        _check_provider_credentials(settings)
+    return settings
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = _optional(env, "SMSDESK_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    raise ConfigError(
+        "SMSDESK_DATABASE_URL",
+        f"unsupported URL {url.split('://', 1)[0]!r}; use sqlite+aiosqlite:///path.db "
+        "or postgresql+asyncpg://user:pass@host/db",
+    )
+
+
+def _secret_key(env: Mapping[str, str], *, required: bool) -> str | None:
+    key = _optional(env, "SMSDESK_SECRET_KEY")
+    if key is None and required:
+        raise ConfigError("SMSDESK_SECRET_KEY", "required outside --demo (at least 32 characters)")
+    if key is not None and len(key) < 32:
+        raise ConfigError("SMSDESK_SECRET_KEY", "must be at least 32 characters")
+    return key
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def _enum(env: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        return kind(raw.lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ConfigError(name, f"{raw!r} is not one of: {allowed}") from None
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    url = _optional(env, "SMSDESK_CLICKSEND_BASE_URL") or DEFAULT_CLICKSEND_BASE_URL
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("SMSDESK_CLICKSEND_BASE_URL", f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+def _poll_interval(env: Mapping[str, str]) -> float:
+    raw = _optional(env, "SMSDESK_POLL_INTERVAL_S")
+    if raw is None:
+        return 10.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("SMSDESK_POLL_INTERVAL_S", f"{raw!r} is not a number") from None
+    if not 1 <= value <= 3600:
+        raise ConfigError("SMSDESK_POLL_INTERVAL_S", f"{raw} is outside 1..3600 seconds")
+    return value
+
+
+def _webhook_token(env: Mapping[str, str]) -> str | None:
+    token = _optional(env, "SMSDESK_WEBHOOK_TOKEN")
+    if token is None:
+        return None
+    if len(token) < 22 or not all(c.isalnum() or c in "-_" for c in token):
+        raise ConfigError(
+            "SMSDESK_WEBHOOK_TOKEN",
+            "must be at least 22 URL-safe characters (128 random bits), e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`",
+        )
+    return token
+
+
+def _region(env: Mapping[str, str]) -> str:
+    raw = (_optional(env, "SMSDESK_DEFAULT_REGION") or "US").upper()
+    if raw not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError("SMSDESK_DEFAULT_REGION", f"{raw!r} is not an ISO 3166 region code")
+    return raw
+
+
+def _sqlite_sync(env: Mapping[str, str]) -> str:
+    raw = (_optional(env, "SMSDESK_SQLITE_SYNCHRONOUS") or "FULL").upper()
+    if raw not in SQLITE_SYNC_LEVELS:
+        allowed = ", ".join(SQLITE_SYNC_LEVELS)
+        raise ConfigError("SMSDESK_SQLITE_SYNCHRONOUS", f"{raw!r} is not one of: {allowed}")
+    return raw
+
+
+def _check_provider_credentials(settings: Settings) -> None:
+    if settings.provider is not ProviderName.CLICKSEND:
+        return
+    if settings.clicksend_username is None:
+        raise ConfigError("SMSDESK_CLICKSEND_USERNAME", "required when SMSDESK_PROVIDER=clicksend")
+    if settings.clicksend_api_key is None:
+        raise ConfigError("SMSDESK_CLICKSEND_API_KEY", "required when SMSDESK_PROVIDER=clicksend")

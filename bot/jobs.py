@@ -1,0 +1,97 @@
+"""Worker loops: the pipeline (inbound) and the sender (outbound).
+
+Each loop runs one round, goes straight on while there is work, and otherwise
+sleeps until its topic is published or a poll interval passes (a safety net for
+wake-ups from other processes). An unexpected error is logged and retried after
+a pause; it never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot import events
+from bot.pipeline import handle_inbound, pending_inbound_ids
+from bot.providers.base import SmsProvider
+from bot.sender import SenderState, send_round
+
+log = logging.getLogger(__name__)
+
+PIPELINE_RETRY_S = 30.0
+
+
+async def run_loop(
+    name: str,
+    round_: Callable[[], Awaitable[int]],
+    bus: events.EventBus,
+    topic: str,
+    idle_s: float = 1.0,
+) -> None:
+    while True:
+        try:
+            done = await round_()
+        except Exception:
+            log.exception("%s round failed; retrying shortly", name)
+            await asyncio.sleep(idle_s)
+            continue
+        if not done:
+            await bus.wait(topic, idle_s)
+
+
+@dataclass
+class PipelineWorker:
+    """Handles pending inbound messages, one transaction each."""
+
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    _failed_until: dict[int, float] = field(default_factory=dict)
+
+    async def round(self) -> int:
+        async with self.sessionmaker() as session:
+            ids = await pending_inbound_ids(session, limit=200)
+        now = time.monotonic()
+        due = [i for i in ids if self._failed_until.get(i, 0) <= now]
+        for message_id in due:
+            await self._handle(message_id)
+        return len(due)
+
+    async def _handle(self, message_id: int) -> None:
+        try:
+            async with self.sessionmaker.begin() as session:
+                handled = await handle_inbound(session, message_id)
+        except Exception:
+            log.exception("handling inbound message %d failed; it stays pending", message_id)
+            self._failed_until[message_id] = time.monotonic() + PIPELINE_RETRY_S
+            return
+        self._failed_until.pop(message_id, None)
+        if handled:
+            self.bus.publish(events.MESSAGE_UPDATED, message_id)
+
+    async def run(self) -> None:
+        await run_loop("pipeline", self.round, self.bus, events.INBOUND_STORED)
+
+
+@dataclass
+class SenderWorker:
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    provider: SmsProvider
+    default_sender: str | None = None
+    state: SenderState = field(default_factory=SenderState)
+
+    async def round(self) -> int:
+        sent = await send_round(
+            self.sessionmaker, self.provider, state=self.state, default_sender=self.default_sender
+        )
+        if sent:
+            self.bus.publish(events.MESSAGE_UPDATED, None)
+        return sent
+
+    async def run(self) -> None:
+        await run_loop("sender", self.round, self.bus, events.OUTBOX_QUEUED, idle_s=0.5)

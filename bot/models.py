@@ -1,0 +1,173 @@
+"""Tables. States are StrEnum values stored as text.
+
+Message lifecycle (one table for both directions; the outbox is a query over
+outbound message status, not a second table):
+
+- inbound:  ``pending`` (stored and acknowledged) → ``handled`` (pipeline ran).
+- outbound: ``queued`` → ``sending`` (claimed by the sender, committed before the
+  provider call) → ``sent`` (provider accepted, id known) → ``delivered``;
+  or ``retrying`` (temporary error, ``next_attempt_at`` set) → back to ``sending``;
+  or ``failed`` (permanent error or undelivered receipt, ``error_text`` says why);
+  ``suppressed`` when the send gate refuses it (opted out); ``cancelled`` by a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db import Base, utcnow
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    HANDLED = "handled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"
+
+
+OUTBOX_STATUSES = (MessageStatus.QUEUED, MessageStatus.RETRYING)
+
+
+class ConversationStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+def _enum_text(kind: type[enum.StrEnum]) -> String:
+    return String(max(len(m.value) for m in kind) + 8)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.phone_number
+
+
+class Conversation(Base):
+    """One thread per customer number × our number."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "our_number"),
+        Index("ix_conversations_last_message", "last_message_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    our_number: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum_text(ConversationStatus), default=ConversationStatus.OPEN
+    )
+    unread_count: Mapped[int] = mapped_column(default=0)
+    possible_opt_out: Mapped[bool] = mapped_column(default=False)
+    last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    contact: Mapped[Contact] = relationship(lazy="raise")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[Direction] = mapped_column(_enum_text(Direction))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[MessageStatus] = mapped_column(_enum_text(MessageStatus))
+    provider: Mapped[str] = mapped_column(String(32), default="clicksend")
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    custom_string: Mapped[str | None] = mapped_column(String(255))
+    parts: Mapped[int] = mapped_column(default=1)
+    error_text: Mapped[str | None] = mapped_column(Text)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    provider_timestamp: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(lazy="raise")
+
+
+class OptOut(Base):
+    """A number that must not be messaged. ``our_number`` '' means every number of ours."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("phone_number", "our_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20))
+    our_number: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[Role] = mapped_column(_enum_text(Role))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """Keys are 256-bit random strings; only their SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class AppSetting(Base):
+    """Small key/value store for generated secrets (demo secret key, webhook tokens)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

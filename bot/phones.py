@@ -1,0 +1,43 @@
+"""Phone number normalisation (pure): anything phonenumbers parses → E.164."""
+
+from __future__ import annotations
+
+import functools
+
+import phonenumbers
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text is not a phone number we can message."""
+
+
+def to_e164(raw: str, default_region: str = "US") -> str:
+    """Normalise ``raw`` to E.164; raise InvalidPhoneNumber naming the problem."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhoneNumber("phone number is empty")
+    if len(text) > 32:
+        raise InvalidPhoneNumber("phone number is longer than 32 characters")
+    return _to_e164(text, default_region.upper())
+
+
+@functools.lru_cache(maxsize=4096)
+def _to_e164(text: str, region: str) -> str:
+    if text[0].isdigit() and not text.startswith("00") and len(text) > 10 and text.isdigit():
+        # ClickSend sends numbers without the leading + (e.g. 61411111111).
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"{text!r} is not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhoneNumber(f"{text!r} has the wrong length for a phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_e164_or_raw(raw: str, default_region: str = "US") -> str:
+    """Our own numbers and sender ids: E.164 when they parse, else the text as given."""
+    try:
+        return to_e164(raw, default_region)
+    except InvalidPhoneNumber:
+        return (raw or "").strip()[:20]

@@ -1,0 +1,137 @@
+"""What every SMS provider adapter takes and returns.
+
+Adapters import only httpx and this module. They map provider payloads to these
+neutral dataclasses, never touch the database, and sort failures into one tree:
+
+- :class:`TemporaryProviderError` — try again later (rate limit, 5xx, network);
+- :class:`AccountProviderError` — the account cannot send (credit, credentials,
+  not activated): sending pauses, messages stay queued;
+- :class:`PermanentProviderError` — this request will never succeed.
+
+Per-message outcomes of a send are :class:`SendResult` values with an
+:class:`Outcome`, matched to the outgoing messages by ``ref`` (our custom_string).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class ProviderError(Exception):
+    """Base of every provider failure; ``code`` is the provider's own code when known."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TemporaryProviderError(ProviderError):
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class AccountProviderError(ProviderError):
+    """Credentials, credit or activation: nothing can be sent until an operator acts."""
+
+
+class PermanentProviderError(ProviderError):
+    pass
+
+
+class InvalidPayload(ValueError):
+    """A pushed webhook payload is missing a field or has a malformed one."""
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # permanent for this message
+    RETRY = "retry"  # try this message again later
+    ACCOUNT = "account"  # the account cannot send; keep it queued
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    ref: str  # our outbox id, sent as custom_string
+    to: str  # E.164
+    body: str
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    ref: str
+    outcome: Outcome
+    provider_message_id: str | None = None
+    parts: int | None = None
+    price: str | None = None
+    code: str | None = None
+    reason: str | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    provider_message_id: str
+    from_number: str  # as the provider gave it; normalised by ingest
+    to_number: str
+    body: str
+    timestamp: dt.datetime | None = None
+    custom_string: str | None = None
+    original_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    provider_message_id: str
+    delivered: bool
+    custom_string: str | None = None
+    status_code: str | None = None
+    status_text: str | None = None
+    error_code: str | None = None
+    error_text: str | None = None
+    timestamp: dt.datetime | None = None
+
+    @property
+    def reason(self) -> str | None:
+        if self.delivered:
+            return None
+        parts = [p for p in (self.error_code, self.error_text or self.status_text) if p]
+        return " ".join(parts) or "undelivered"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    balance: str
+    currency: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    has_more: bool
+
+
+class SmsProvider(Protocol):
+    name: str
+
+    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]: ...
+
+    async def fetch_inbound(self, page: int = 1, limit: int = 100) -> Page[InboundSms]: ...
+
+    async def mark_inbound_read(self, provider_message_id: str) -> None: ...
+
+    async def fetch_receipts(self, page: int = 1, limit: int = 100) -> Page[DeliveryReceipt]: ...
+
+    async def mark_receipts_read(self, before: dt.datetime) -> None: ...
+
+    async def get_account(self) -> AccountInfo: ...

@@ -1,0 +1,113 @@
+"""Apply delivery receipts to outbound messages (batched, in the caller's transaction).
+
+A receipt names the provider's message id and echoes our custom_string (the
+outbox id), so it is matched by either: a receipt that overtakes the send
+response still finds its message by custom_string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.db import utcnow
+from bot.models import Direction, Message, MessageStatus
+from bot.providers.base import DeliveryReceipt
+
+KIND = "receipt"
+UPDATABLE = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReceipt:
+    provider: str
+    receipt: DeliveryReceipt
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptResult:
+    message_id: int | None  # None: no outbound message of ours matches
+
+    @property
+    def matched(self) -> bool:
+        return self.message_id is not None
+
+
+async def apply_receipts_batch(
+    conn: AsyncConnection, items: Sequence[ProviderReceipt]
+) -> list[ReceiptResult]:
+    targets = await _match(conn, items)
+    rows = [_row(item, targets[i]) for i, item in enumerate(items) if targets[i] is not None]
+    if rows:
+        await conn.execute(_UPDATE, rows)
+    return [ReceiptResult(target) for target in targets]
+
+
+_table = Message.__table__
+_UPDATE = (
+    update(_table)
+    .where(_table.c.id == bindparam("target"), _table.c.status.in_(UPDATABLE))
+    .values(
+        status=bindparam("new_status"),
+        error_text=bindparam("reason"),
+        provider_message_id=bindparam("pmid"),
+        updated_at=bindparam("now", type_=_table.c.updated_at.type),
+    )
+)
+
+
+def _row(item: ProviderReceipt, target: int) -> dict:
+    receipt = item.receipt
+    status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.FAILED
+    return {
+        "target": target,
+        "new_status": status,
+        "reason": receipt.reason,
+        "pmid": receipt.provider_message_id,
+        "now": utcnow(),
+    }
+
+
+async def _match(conn: AsyncConnection, items: Sequence[ProviderReceipt]) -> list[int | None]:
+    by_pmid: dict[tuple[str, str], int] = {}
+    for provider in {item.provider for item in items}:
+        pmids = {i.receipt.provider_message_id for i in items if i.provider == provider}
+        rows = await conn.execute(
+            select(Message.provider_message_id, Message.id).where(
+                Message.provider == provider,
+                Message.direction == Direction.OUT,
+                Message.provider_message_id.in_(pmids),
+            )
+        )
+        by_pmid.update({(provider, pmid): mid for pmid, mid in rows})
+    refs = {_ref(item) for item in items} - {None}
+    by_ref: dict[int, str | None] = {}
+    if refs:
+        rows = await conn.execute(
+            select(Message.id, Message.provider_message_id).where(
+                Message.id.in_(refs), Message.direction == Direction.OUT
+            )
+        )
+        by_ref = dict(rows.all())
+    targets: list[int | None] = []
+    for item in items:
+        target = by_pmid.get((item.provider, item.receipt.provider_message_id))
+        ref = _ref(item)
+        # A receipt may overtake the send response: match our custom_string while the
+        # message has no provider id yet, never one that already belongs to another.
+        if (
+            target is None
+            and ref in by_ref
+            and by_ref[ref] in (None, item.receipt.provider_message_id)
+        ):
+            target = ref
+        targets.append(target)
+    return targets
+
+
+def _ref(item: ProviderReceipt) -> int | None:
+    value = item.receipt.custom_string or ""
+    return int(value) if value.isdigit() and len(value) < 18 else None

@@ -1,0 +1,181 @@
+"""Composition root: ``create_app(settings)`` wires the database, the group
+commit writer, the provider, the workers and every route.
+
+Every long-lived resource is a cleanup context, so teardown runs exactly when
+setup did and in reverse order: workers stop before the provider and writer
+they use, and the engine is disposed last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import aiohttp_jinja2
+import httpx
+import jinja2
+from aiohttp import web
+
+from bot import appsettings, events, ingest, receipts
+from bot.config import ProviderName, Settings
+from bot.db import create_engine, make_sessionmaker
+from bot.groupcommit import GroupCommitWriter
+from bot.jobs import PipelineWorker, SenderWorker
+from bot.providers.clicksend import ClickSendClient
+from bot.web import WebhookContext, create_webhook_app
+from inbox import routes
+from inbox.keys import SERVICES
+from inbox.middleware import error_pages, security_headers
+from inbox.services import Services
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = PROJECT_ROOT / "templates"
+SIM_MOUNT = "/_sim/clicksend/v3"
+SIM_USERNAME = "demo"
+SIM_API_KEY = "demo-api-key"
+
+
+def create_app(settings: Settings, *, run_workers: bool = True) -> web.Application:
+    app = web.Application(middlewares=[security_headers, error_pages])
+    services = _build_services(settings)
+    app[SERVICES] = services
+    app.cleanup_ctx.extend([_database_ctx, _writer_ctx, _provider_ctx])
+    if run_workers:
+        app.cleanup_ctx.append(_workers_ctx)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    context = WebhookContext(
+        writer=services.writer,
+        valid_tokens=lambda: services.webhook_tokens,
+        default_region=settings.default_region,
+    )
+    app.add_subapp("/webhooks", create_webhook_app(context))
+    if settings.provider is ProviderName.SIMULATOR:
+        _mount_simulator(app, services)
+    routes.setup(app)
+    return app
+
+
+def _build_services(settings: Settings) -> Services:
+    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    services = Services(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine))
+    services.writer = GroupCommitWriter(
+        engine,
+        {ingest.KIND: ingest.store_inbound_batch, receipts.KIND: receipts.apply_receipts_batch},
+        on_commit=lambda kind, results: _after_commit(services, kind, results),
+    )
+    return services
+
+
+def _after_commit(services: Services, kind: str, results: Sequence[object]) -> None:
+    if kind == ingest.KIND and any(not r.duplicate for r in results):
+        services.bus.publish(events.INBOUND_STORED)
+    services.bus.publish(events.MESSAGE_UPDATED, None)
+
+
+def local_base_url(settings: Settings) -> str:
+    """How this process reaches itself (the demo simulator, its own webhooks)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    return f"http://{host}:{settings.port}"
+
+
+def provider_base_url(settings: Settings) -> str:
+    if settings.provider is ProviderName.SIMULATOR:
+        return local_base_url(settings) + SIM_MOUNT
+    return settings.clicksend_base_url
+
+
+def _mount_simulator(app: web.Application, services: Services) -> None:
+    from bot.providers.simulator import SimulatorConfig, create_simulator_app
+
+    settings = services.settings
+    config = SimulatorConfig(
+        username=settings.clicksend_username or SIM_USERNAME,
+        api_key=settings.clicksend_api_key or SIM_API_KEY,
+    )
+    sim_app, state = create_simulator_app(config)
+    services.simulator = state
+    app.add_subapp(SIM_MOUNT, sim_app)
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    settings = services.settings
+    async with services.sessionmaker.begin() as session:
+        services.webhook_tokens = await appsettings.webhook_tokens(session, settings.webhook_token)
+        services.secret_key = settings.secret_key or await appsettings.get_or_create(
+            session, appsettings.SECRET_KEY, appsettings.new_token
+        )
+    if services.simulator is not None:
+        _point_simulator_at_us(services)
+    yield
+    await services.engine.dispose()
+
+
+def _point_simulator_at_us(services: Services) -> None:
+    base = local_base_url(services.settings) + f"/webhooks/clicksend/{services.webhook_tokens[0]}"
+    services.simulator.config.inbound_push_url = base + "/inbound"
+    services.simulator.config.receipt_push_url = base + "/receipts"
+
+
+async def _writer_ctx(app: web.Application) -> AsyncIterator[None]:
+    writer = app[SERVICES].writer
+    await writer.start()
+    yield
+    await writer.stop()
+
+
+async def _provider_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    settings = services.settings
+    timeout = httpx.Timeout(30.0, connect=5.0)
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
+        services.http = http
+        services.provider = ClickSendClient(
+            http,
+            base_url=provider_base_url(settings),
+            username=settings.clicksend_username or SIM_USERNAME,
+            api_key=settings.clicksend_api_key or SIM_API_KEY,
+        )
+        yield
+        services.provider = None
+        services.http = None
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    tasks = start_workers(services)
+    yield
+    await stop_tasks(tasks)
+
+
+def start_workers(services: Services) -> list[asyncio.Task[None]]:
+    pipeline = PipelineWorker(services.sessionmaker, services.bus)
+    sender = SenderWorker(
+        services.sessionmaker,
+        services.bus,
+        services.provider,
+        default_sender=services.settings.sender_id,
+        state=services.sender_state,
+    )
+    return [
+        asyncio.create_task(pipeline.run(), name="pipeline-worker"),
+        asyncio.create_task(sender.run(), name="sender-worker"),
+    ]
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,33 @@
+"""Every URL of the inbox in one place; route names are dotted and templates
+mirror them (``inbox.conversation`` → templates/inbox/conversation.html)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from inbox.api import create_api_app
+from inbox.views import conversations, health, simulate
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def setup(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/healthz", health.healthz, name="healthz")
+    router.add_get("/", conversations.conversation_list, name="inbox.conversations")
+    router.add_get(
+        "/conversations/{conversation_id:\\d+}",
+        conversations.conversation_detail,
+        name="inbox.conversation",
+    )
+    router.add_post(
+        "/conversations/{conversation_id:\\d+}/reply",
+        conversations.conversation_reply,
+        name="inbox.conversation.reply",
+    )
+    router.add_get("/simulate", simulate.simulate_form, name="inbox.simulate")
+    router.add_post("/simulate", simulate.simulate_submit, name="inbox.simulate.submit")
+    router.add_static("/static", STATIC, name="static")
+    app.add_subapp("/api/v1", create_api_app())

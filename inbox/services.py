@@ -1,0 +1,34 @@
+"""The long-lived objects of one running process, built by inbox/app.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot import events
+from bot.config import Settings
+from bot.events import EventBus
+from bot.groupcommit import GroupCommitWriter
+from bot.providers.base import SmsProvider
+from bot.sender import SenderState
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker
+    bus: EventBus = field(default_factory=EventBus)
+    webhook_tokens: tuple[str, ...] = ()
+    secret_key: str = ""
+    writer: GroupCommitWriter | None = None
+    http: httpx.AsyncClient | None = None
+    provider: SmsProvider | None = None
+    sender_state: SenderState = field(default_factory=SenderState)
+    simulator: object | None = None  # SimulatorState in demo mode
+
+    def notify_outbox(self) -> None:
+        """Wake the sender; call after the transaction that queued messages committed."""
+        self.bus.publish(events.OUTBOX_QUEUED)
