@@ -10,9 +10,10 @@ deadlock on a read-to-write lock upgrade; throughput comes from group commit
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -45,6 +46,23 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class EnumText(TypeDecorator[str]):
+    """A StrEnum stored as plain text (no native enum types) and loaded back as the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kind: type[enum.StrEnum], length: int | None = None) -> None:
+        self.kind = kind
+        super().__init__(length or max(len(m.value) for m in kind) + 8)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.kind(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else self.kind(value)
 
 
 class Base(DeclarativeBase):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db import Base, utcnow
+from bot.db import Base, EnumText, utcnow
 
 
 class Direction(enum.StrEnum):
@@ -54,10 +54,6 @@ class Role(enum.StrEnum):
     AGENT = "agent"
 
 
-def _enum_text(kind: type[enum.StrEnum]) -> String:
-    return String(max(len(m.value) for m in kind) + 8)
-
-
 class Contact(Base):
     __tablename__ = "contacts"
 
@@ -89,7 +85,7 @@ class Conversation(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     our_number: Mapped[str] = mapped_column(String(20), default="")
     status: Mapped[ConversationStatus] = mapped_column(
-        _enum_text(ConversationStatus), default=ConversationStatus.OPEN
+        EnumText(ConversationStatus), default=ConversationStatus.OPEN
     )
     unread_count: Mapped[int] = mapped_column(default=0)
     possible_opt_out: Mapped[bool] = mapped_column(default=False)
@@ -109,9 +105,9 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    direction: Mapped[Direction] = mapped_column(_enum_text(Direction))
+    direction: Mapped[Direction] = mapped_column(EnumText(Direction))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[MessageStatus] = mapped_column(_enum_text(MessageStatus))
+    status: Mapped[MessageStatus] = mapped_column(EnumText(MessageStatus))
     provider: Mapped[str] = mapped_column(String(32), default="clicksend")
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     custom_string: Mapped[str | None] = mapped_column(String(255))
@@ -145,7 +141,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
-    role: Mapped[Role] = mapped_column(_enum_text(Role))
+    role: Mapped[Role] = mapped_column(EnumText(Role))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

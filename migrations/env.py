@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from bot import models  # noqa: F401  (registers the tables)
 from bot.config import DEFAULT_DATABASE_URL
-from bot.db import Base, UTCDateTime, create_engine
+from bot.db import Base, EnumText, UTCDateTime, create_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,6 +27,8 @@ def _render_item(kind: str, obj, autogen_context):
     """Render our UTCDateTime as a plain timezone-aware DateTime in migrations."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if kind == "type" and isinstance(obj, EnumText):
+        return f"sa.String(length={obj.impl.length})"
     return False
 
 

@@ -87,7 +87,9 @@ async def test_concurrent_duplicates_and_many_senders_store_each_message_once(ho
 
 
 async def test_json_and_query_string_pushes_are_accepted(hooks, sessionmaker):
-    as_json = await hooks.post(URL, data=json.dumps(push("J-1")), headers={"Content-Type": "application/json"})
+    as_json = await hooks.post(
+        URL, data=json.dumps(push("J-1")), headers={"Content-Type": "application/json"}
+    )
     as_query = await hooks.get(URL, params=push("Q-1"))
     assert (as_json.status, as_query.status) == (200, 200)
     assert await count(sessionmaker, Message) == 2
