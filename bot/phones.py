@@ -23,7 +23,7 @@ def to_e164(raw: str, default_region: str = "US") -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _to_e164(text: str, region: str) -> str:
-    if text[0].isdigit() and not text.startswith("00") and len(text) > 10 and text.isdigit():
+    if text.isdigit() and text[0] != "0" and len(text) > 10:
         # ClickSend sends numbers without the leading + (e.g. 61411111111).
         text = "+" + text
     try:

@@ -1,0 +1,201 @@
+"""Durable webhook ingest vs a bare aiohttp handler, measured in the same run.
+
+Starts `smsdesk serve --demo` on a fresh SQLite file (synchronous=FULL, group
+commit) and bench/bare_server.py, fires N ClickSend inbound pushes at each from
+wrk (a second process, loopback only) at the given concurrency, and prints
+requests/second, p50/p99 latency, their ratio, and how many messages the
+database holds afterwards (every acknowledged message must be there, once).
+
+    .venv/bin/python bench/ingest.py --requests 100000 --concurrency 64
+
+Needs wrk (Debian package `wrk`). Not a test: it prints figures for
+docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - a throwaway bench token
+PATH = f"/webhooks/clicksend/{TOKEN}/inbound"
+LUA = """
+local counter = 0
+local threads = {}
+local limit = tonumber(os.getenv("BENCH_PER_THREAD"))
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  prefix = os.getenv("BENCH_PREFIX") .. "-" .. tid .. "-"
+end
+function request()
+  counter = counter + 1
+  local body = "message_id=" .. prefix .. counter ..
+    "&from=%2B1415555" .. string.format("%04d", counter % 5000) ..
+    "&to=%2B61411111111&timestamp=1442398236&custom_string=" ..
+    "&body=Hi%2C+is+my+order+shipped+yet%3F+" .. counter
+  return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+function response(status, headers, body)
+  if status ~= 200 then errors = (errors or 0) + 1 end
+  if counter >= limit then wrk.thread:stop() end
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 - loopback only
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+@contextlib.contextmanager
+def process(cmd: list[str], env: dict[str, str], ready_url: str, log_path: Path):
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            wait_ready(ready_url)
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_wrk(url: str, requests: int, concurrency: int, prefix: str, lua: Path) -> dict:
+    threads = 2
+    env = {**os.environ, "BENCH_PER_THREAD": str(requests // threads), "BENCH_PREFIX": prefix}
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(concurrency),
+        "-d",
+        "120s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(lua),
+        url,
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": total,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="smsdesk-bench-"))
+    lua = workdir / "push.lua"
+    lua.write_text(LUA)
+    bin_dir = Path(sys.executable).parent
+
+    bare_port = free_port()
+    bare_url = f"http://127.0.0.1:{bare_port}"
+    with process(
+        [sys.executable, str(ROOT / "bench/bare_server.py"), str(bare_port)],
+        dict(os.environ),
+        bare_url + "/",
+        workdir / "bare.log",
+    ):
+        bare = run_wrk(bare_url + PATH, args.requests, args.concurrency, "bare", lua)
+
+    db = workdir / "bench.db"
+    env = {
+        **os.environ,
+        "SMSDESK_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "SMSDESK_WEBHOOK_TOKEN": TOKEN,
+        "SMSDESK_SQLITE_SYNCHRONOUS": args.synchronous,
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with process(
+        [str(bin_dir / "smsdesk"), "serve", "--demo", "--port", str(port)],
+        env,
+        url + "/healthz",
+        workdir / "serve.log",
+    ):
+        ours = run_wrk(url + PATH, args.requests, args.concurrency, "smsdesk", lua)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM messages WHERE provider_message_id LIKE 'smsdesk-%'"
+        ).fetchone()[0]
+    report(args, bare, ours, stored)
+    shutil.rmtree(workdir)
+
+
+def report(args, bare: dict, ours: dict, stored: int) -> None:
+    print(
+        f"ingest benchmark: {args.requests} pushes, concurrency {args.concurrency}, "
+        f"SQLite synchronous={args.synchronous}, {os.cpu_count()} cores"
+    )
+    print(f"{'':24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-200':>10}")
+    for name, row in (("bare aiohttp handler", bare), ("smsdesk durable ingest", ours)):
+        print(
+            f"{name:24}{row['rps']:>10.0f}{row['p50']:>10.2f}{row['p99']:>10.2f}{row['errors']:>10}"
+        )
+    print(
+        f"ratio smsdesk/bare: {ours['rps'] / bare['rps']:.2f} (target >= 0.40), "
+        f"p99 {ours['p99']:.1f} ms (target < 25 ms)"
+    )
+    acked = ours["requests"] - ours["errors"]
+    verdict = "ok" if stored >= acked else "LOST MESSAGES"
+    print(
+        f"acknowledged {acked}, stored {stored}: {verdict} (requests still in flight when "
+        "wrk stopped may be stored without being counted)"
+    )
+
+
+if __name__ == "__main__":
+    main()
