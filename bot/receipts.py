@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import utcnow
@@ -49,7 +49,8 @@ async def apply_receipts_batch(
 _table = Message.__table__
 _UPDATE = (
     update(_table)
-    .where(_table.c.id == bindparam("target"), _table.c.status.in_(UPDATABLE))
+    # or_ of equalities, not IN: an expanding IN cannot be used with executemany.
+    .where(_table.c.id == bindparam("target"), or_(*(_table.c.status == s for s in UPDATABLE)))
     .values(
         status=bindparam("new_status"),
         error_text=bindparam("reason"),
