@@ -44,6 +44,45 @@ class MessageStatus(enum.StrEnum):
 OUTBOX_STATUSES = (MessageStatus.QUEUED, MessageStatus.RETRYING)
 
 
+class MessagePurpose(enum.StrEnum):
+    """Why an outbound message exists; the send gate and the sender's order depend on it."""
+
+    AGENT_REPLY = "agent_reply"
+    API = "api"
+    BOT_REPLY = "bot_reply"
+    FORWARD = "forward"
+    CAMPAIGN = "campaign"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+    OPT_IN_CONFIRMATION = "opt_in_confirmation"
+    HELP = "help"
+    INBOUND = "inbound"
+
+
+# Lower goes first: compliance texts (the 5-minute STOP confirmation) ahead of
+# conversation replies, ahead of bulk campaign traffic.
+PRIORITY = {
+    MessagePurpose.OPT_OUT_CONFIRMATION: 0,
+    MessagePurpose.OPT_IN_CONFIRMATION: 0,
+    MessagePurpose.HELP: 0,
+    MessagePurpose.CAMPAIGN: 2,
+}
+DEFAULT_PRIORITY = 1
+
+
+class ConsentKind(enum.StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+class ConsentMethod(enum.StrEnum):
+    KEYWORD = "keyword"  # the customer texted STOP / START
+    AGENT = "agent"  # an agent confirmed a possible opt-out
+    ADMIN = "admin"  # an admin recorded consent or an opt-out by hand, with a reason
+    IMPORT = "import"  # imported from a list
+    API = "api"
+    PROVIDER = "provider"  # the provider reported the recipient unsubscribed
+
+
 class ConversationStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -89,6 +128,7 @@ class Conversation(Base):
     )
     unread_count: Mapped[int] = mapped_column(default=0)
     possible_opt_out: Mapped[bool] = mapped_column(default=False)
+    possible_opt_out_at: Mapped[dt.datetime | None] = mapped_column()
     last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -101,6 +141,7 @@ class Message(Base):
         UniqueConstraint("provider", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_status_next", "status", "next_attempt_at"),
+        Index("ix_messages_outbox", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,6 +149,13 @@ class Message(Base):
     direction: Mapped[Direction] = mapped_column(EnumText(Direction))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[MessageStatus] = mapped_column(EnumText(MessageStatus))
+    purpose: Mapped[MessagePurpose] = mapped_column(
+        EnumText(MessagePurpose, 32), default=MessagePurpose.INBOUND, server_default="inbound"
+    )
+    priority: Mapped[int] = mapped_column(default=DEFAULT_PRIORITY, server_default="1")
+    consent_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_events.id", ondelete="RESTRICT", use_alter=True), unique=True
+    )
     provider: Mapped[str] = mapped_column(String(32), default="clicksend")
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     custom_string: Mapped[str | None] = mapped_column(String(255))
@@ -132,6 +180,42 @@ class OptOut(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_number: Mapped[str] = mapped_column(String(20))
     our_number: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConsentEvent(Base):
+    """Append-only evidence of every opt-in and opt-out (database triggers refuse
+    UPDATE and DELETE). ``scope`` is '' for all our numbers or one number of ours."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_phone", "phone_number", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(20), default="")
+    kind: Mapped[ConsentKind] = mapped_column(EnumText(ConsentKind))
+    method: Mapped[ConsentMethod] = mapped_column(EnumText(ConsentMethod))
+    keyword: Mapped[str | None] = mapped_column(String(64))
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConversationEvent(Base):
+    """A system line in a thread: "opted out by STOP", "rule PRICE replied"."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (Index("ix_conversation_events_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -1,9 +1,13 @@
 """Opt-out state and the send gate.
 
-Every outbound message passes :func:`check_send_allowed` twice: when bot/outbox.py
-enqueues it and when bot/sender.py claims it, so a STOP that commits after a
-message was queued still wins. An opt-out with ``our_number`` '' covers every
-number of ours (the default scope).
+Every outbound message passes the gate twice: :func:`check_send_allowed` when
+bot/outbox.py enqueues it and :func:`blocked_pairs` when bot/sender.py claims it,
+so a STOP that commits after a message was queued still wins. An opt-out with
+``our_number`` '' covers every number of ours (the default scope).
+
+The only messages an opted-out number may still receive are the single
+confirmation of its opt-out (one per opt-out event, enforced by a unique
+``consent_event_id``, and only within five minutes) and HELP answers.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import OptOut
+from bot.models import MessagePurpose, OptOut
 
 GLOBAL_SCOPE = ""
+EXEMPT_PURPOSES = frozenset({MessagePurpose.OPT_OUT_CONFIRMATION, MessagePurpose.HELP})
 
 
 class OptedOut(Exception):
@@ -47,7 +52,14 @@ async def opted_out_numbers(session: AsyncSession, phone_numbers: set[str]) -> s
     return set(rows)
 
 
-async def check_send_allowed(session: AsyncSession, phone_number: str, our_number: str) -> None:
+async def check_send_allowed(
+    session: AsyncSession,
+    phone_number: str,
+    our_number: str,
+    purpose: MessagePurpose = MessagePurpose.AGENT_REPLY,
+) -> None:
+    if purpose in EXEMPT_PURPOSES:
+        return
     if await is_opted_out(session, phone_number, our_number):
         raise OptedOut(phone_number)
 

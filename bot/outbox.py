@@ -12,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.contacts import get_conversation, get_or_create_contact, get_or_create_conversation
 from bot.db import utcnow
 from bot.encoding import MAX_PARTS, measure
-from bot.models import Contact, Conversation, Direction, Message, MessageStatus
+from bot.models import (
+    DEFAULT_PRIORITY,
+    PRIORITY,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessagePurpose,
+    MessageStatus,
+)
 from bot.optout import check_send_allowed
 
 
@@ -41,12 +50,19 @@ def clean_body(body: str) -> tuple[str, int]:
 
 
 async def enqueue_reply(
-    session: AsyncSession, conversation_id: int, body: str, *, author_user_id: int | None = None
+    session: AsyncSession,
+    conversation_id: int,
+    body: str,
+    *,
+    author_user_id: int | None = None,
+    purpose: MessagePurpose = MessagePurpose.AGENT_REPLY,
+    consent_event_id: int | None = None,
 ) -> Message:
     """Queue a reply in an existing thread, from the number the customer texted."""
     conversation = await get_conversation(session, conversation_id)
     contact = await session.get_one(Contact, conversation.contact_id)
-    return await _enqueue(session, contact, conversation, body, author_user_id)
+    message = _new(body, purpose, author_user_id, consent_event_id)
+    return await _enqueue(session, contact, conversation, message)
 
 
 async def enqueue_to_number(
@@ -56,32 +72,39 @@ async def enqueue_to_number(
     *,
     our_number: str = "",
     author_user_id: int | None = None,
+    purpose: MessagePurpose = MessagePurpose.API,
 ) -> Message:
     """Queue a message to a number (E.164), opening its thread if there is none."""
-    text, _ = clean_body(body)
-    await check_send_allowed(session, phone_number, our_number)
+    message = _new(body, purpose, author_user_id, None)
+    await check_send_allowed(session, phone_number, our_number, purpose)
     contact = await get_or_create_contact(session, phone_number)
     conversation = await get_or_create_conversation(session, contact, our_number)
-    return await _enqueue(session, contact, conversation, text, author_user_id)
+    return await _enqueue(session, contact, conversation, message)
 
 
-async def _enqueue(
-    session: AsyncSession,
-    contact: Contact,
-    conversation: Conversation,
-    body: str,
-    author_user_id: int | None,
+def _new(
+    body: str, purpose: MessagePurpose, author_user_id: int | None, consent_event_id: int | None
 ) -> Message:
     text, parts = clean_body(body)
-    await check_send_allowed(session, contact.phone_number, conversation.our_number)
-    message = Message(
-        conversation_id=conversation.id,
+    return Message(
         direction=Direction.OUT,
         body=text,
         status=MessageStatus.QUEUED,
         parts=parts,
+        purpose=purpose,
+        priority=PRIORITY.get(purpose, DEFAULT_PRIORITY),
         author_user_id=author_user_id,
+        consent_event_id=consent_event_id,
     )
+
+
+async def _enqueue(
+    session: AsyncSession, contact: Contact, conversation: Conversation, message: Message
+) -> Message:
+    await check_send_allowed(
+        session, contact.phone_number, conversation.our_number, message.purpose
+    )
+    message.conversation_id = conversation.id
     session.add(message)
     conversation.last_message_at = message.created_at = message.updated_at = utcnow()
     await session.flush()

@@ -22,8 +22,16 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import utcnow
-from bot.models import OUTBOX_STATUSES, Contact, Conversation, Direction, Message, MessageStatus
-from bot.optout import blocked_pairs
+from bot.models import (
+    OUTBOX_STATUSES,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessagePurpose,
+    MessageStatus,
+)
+from bot.optout import EXEMPT_PURPOSES, blocked_pairs
 from bot.providers.base import (
     AccountProviderError,
     OutboundSms,
@@ -37,6 +45,8 @@ from bot.providers.base import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+# FCC 24-24: one confirmation text is presumed fine when sent within five minutes.
+CONFIRMATION_WINDOW = dt.timedelta(minutes=5)
 ACCOUNT_RECHECK_S = 60.0
 
 
@@ -95,7 +105,7 @@ async def claim_batch(session: AsyncSession, limit: int, now: dt.datetime) -> li
                 Message.status.in_(OUTBOX_STATUSES),
                 or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
             )
-            .order_by(Message.id)
+            .order_by(Message.priority, Message.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=Message)
         )
@@ -103,14 +113,25 @@ async def claim_batch(session: AsyncSession, limit: int, now: dt.datetime) -> li
     refused = await blocked_pairs(session, {(phone, ours) for _, phone, ours in rows})
     claimed: list[Claimed] = []
     for message, phone, ours in rows:
-        if (phone, ours) in refused:
+        reason = _refusal(message, (phone, ours) in refused, now)
+        if reason is not None:
             message.status = MessageStatus.SUPPRESSED
-            message.error_text = "suppressed: opted out"
+            message.error_text = reason
             continue
         message.status = MessageStatus.SENDING
         message.attempts += 1
         claimed.append(Claimed(message.id, phone, ours, message.body, message.attempts))
     return claimed
+
+
+def _refusal(message: Message, opted_out: bool, now: dt.datetime) -> str | None:
+    """The send gate at claim time: why this message must not go out, or None."""
+    if message.purpose is MessagePurpose.OPT_OUT_CONFIRMATION:
+        late = now - message.created_at > CONFIRMATION_WINDOW
+        return "suppressed: opt-out confirmation window of 5 minutes passed" if late else None
+    if opted_out and message.purpose not in EXEMPT_PURPOSES:
+        return "suppressed: opted out"
+    return None
 
 
 def _outbound(claimed: Claimed, default_sender: str | None) -> OutboundSms:

@@ -73,6 +73,9 @@ async def _truncate_all(url: str) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     engine = create_engine(url)
     async with engine.begin() as conn:
+        # The consent ledger's append-only trigger also refuses TRUNCATE; replica mode
+        # skips ordinary triggers for this cleanup connection only.
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
 
