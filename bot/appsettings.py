@@ -46,12 +46,12 @@ async def webhook_tokens(session: AsyncSession, configured: str | None) -> tuple
 async def rotate_webhook_token(session: AsyncSession) -> str:
     current = await get_or_create(session, WEBHOOK_TOKEN, new_token)
     fresh = new_token()
-    await _put(session, WEBHOOK_TOKEN_PREVIOUS, current)
-    await _put(session, WEBHOOK_TOKEN, fresh)
+    await put(session, WEBHOOK_TOKEN_PREVIOUS, current)
+    await put(session, WEBHOOK_TOKEN, fresh)
     return fresh
 
 
-async def _put(session: AsyncSession, key: str, value: str) -> None:
+async def put(session: AsyncSession, key: str, value: str) -> None:
     row = await session.get(AppSetting, key)
     if row is None:
         session.add(AppSetting(key=key, value=value))

@@ -12,13 +12,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.compliance import compliance_step
 from bot.models import Direction, Message, MessageStatus
 
-Step = Callable[[AsyncSession, Message], Awaitable[None]]
+# A step returns True to let the next step run, False when the message is dealt with.
+Step = Callable[[AsyncSession, Message], Awaitable[bool]]
 
-# Compliance (opt-out / help) runs first, then keyword rules. Steps are plain
+# Compliance (STOP / START / HELP) runs first, then keyword rules. Steps are plain
 # functions listed here explicitly, never looked up by name from the database.
-STEPS: tuple[Step, ...] = ()
+STEPS: tuple[Step, ...] = (compliance_step,)
 
 
 async def pending_inbound_ids(session: AsyncSession, limit: int = 100) -> list[int]:
@@ -43,6 +45,7 @@ async def handle_inbound(
     if message is None:
         return False
     for step in steps:
-        await step(session, message)
+        if not await step(session, message):
+            break
     message.status = MessageStatus.HANDLED
     return True

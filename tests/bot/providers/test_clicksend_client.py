@@ -1,0 +1,521 @@
+"""ClickSendClient against httpx.MockTransport: exact requests and every outcome mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import email.utils
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.providers.base import (
+    AccountProviderError,
+    OutboundSms,
+    Outcome,
+    PermanentProviderError,
+    TemporaryProviderError,
+)
+from bot.providers.clicksend import ClickSendClient
+
+FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "providers" / "fixtures"
+BASE = "https://rest.example.test/v3"
+USER, KEY = "api-username", "api-password"
+# The reference's own example of the header (§1.2).
+AUTH_HEADER = "Basic YXBpLXVzZXJuYW1lOmFwaS1wYXNzd29yZA=="
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def ok(data: Any, message: str = "Here are your data.") -> dict:
+    return {"http_code": 200, "response_code": "SUCCESS", "response_msg": message, "data": data}
+
+
+def sent_item(ref: str, status: str = "SUCCESS", **extra: Any) -> dict:
+    item = {
+        "to": "+15551230000",
+        "message_id": f"ID-{ref}",
+        "message_parts": 1,
+        "message_price": 0.07,
+        "custom_string": ref,
+        "status": status,
+    }
+    return item | extra
+
+
+class FakeClickSend:
+    """The MockTransport handler: records requests, answers with ``respond``."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.respond: Callable[[httpx.Request], Any] = lambda _r: httpx.Response(200, json=ok([]))
+        self.client: ClickSendClient
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        response = self.respond(request)
+        if asyncio.iscoroutine(response):
+            response = await response
+        return response
+
+    def answer(self, status: int = 200, **kwargs: Any) -> None:
+        self.respond = lambda _r: httpx.Response(status, **kwargs)
+
+    def answer_messages(self, items: list[dict]) -> None:
+        self.answer(json=ok({"total_count": len(items), "messages": items}))
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+@pytest.fixture
+async def fake():
+    fake = FakeClickSend()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as http:
+        fake.client = ClickSendClient(http, base_url=BASE + "/", username=USER, api_key=KEY)
+        yield fake
+
+
+def test_auth_header_matches_the_reference_example():
+    assert "Basic " + base64.b64encode(f"{USER}:{KEY}".encode()).decode() == AUTH_HEADER
+
+
+# -- send: the request ---------------------------------------------------------------
+
+
+async def test_send_posts_exact_json_with_source_and_custom_string(fake):
+    fake.answer_messages([sent_item("r1"), sent_item("r2")])
+    await fake.client.send_batch(
+        [
+            OutboundSms("r1", "+15551230001", "Hello"),
+            OutboundSms("r2", "+15551230002", "Hi there", sender="Acme"),
+        ]
+    )
+    request = fake.last
+    assert request.method == "POST"
+    assert str(request.url) == f"{BASE}/sms/send"
+    assert request.headers["Authorization"] == AUTH_HEADER
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.content) == {
+        "messages": [
+            {"to": "+15551230001", "body": "Hello", "source": "smsdesk", "custom_string": "r1"},
+            {
+                "to": "+15551230002",
+                "body": "Hi there",
+                "source": "smsdesk",
+                "custom_string": "r2",
+                "from": "Acme",
+            },
+        ]
+    }
+
+
+async def test_send_sets_connect_and_send_timeouts(fake):
+    fake.answer_messages([sent_item("r1")])
+    await fake.client.send_batch([OutboundSms("r1", "+15551230001", "Hello")])
+    timeout = fake.last.extensions["timeout"]
+    assert timeout == {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+
+
+async def test_send_over_the_whole_timeout_is_temporary():
+    async def slow(_request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json=ok([]))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as http:
+        client = ClickSendClient(
+            http, base_url=BASE, username=USER, api_key=KEY, send_timeout_s=0.05
+        )
+        with pytest.raises(TemporaryProviderError, match="timed out"):
+            await client.send_batch([OutboundSms("r1", "+15551230001", "Hello")])
+
+
+async def test_empty_batch_makes_no_request(fake):
+    assert await fake.client.send_batch([]) == []
+    assert fake.requests == []
+
+
+async def test_more_than_1000_messages_is_a_value_error(fake):
+    messages = [OutboundSms(str(i), "+15551230001", "x") for i in range(1001)]
+    with pytest.raises(ValueError, match="1000"):
+        await fake.client.send_batch(messages)
+    assert fake.requests == []
+
+
+async def test_exactly_1000_messages_are_sent_in_one_call(fake):
+    messages = [OutboundSms(str(i), "+15551230001", "x") for i in range(1000)]
+    fake.answer_messages([sent_item(str(i)) for i in range(1000)])
+    results = await fake.client.send_batch(messages)
+    assert len(fake.requests) == 1
+    assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+
+
+async def test_duplicate_refs_are_refused_because_results_match_by_ref(fake):
+    with pytest.raises(ValueError, match="unique"):
+        await fake.client.send_batch(
+            [OutboundSms("same", "+15551230001", "a"), OutboundSms("same", "+15551230002", "b")]
+        )
+
+
+# -- send: matching and per-message outcomes -------------------------------------------
+
+
+async def test_send_response_fixture_parses(fake):
+    fake.answer(json=fixture("sms_send_response.json"))
+    [result] = await fake.client.send_batch([OutboundSms("this is a test", "+61411111111", "x")])
+    assert result.outcome is Outcome.ACCEPTED
+    assert result.provider_message_id == "BF7AD270-0DE2-418B-B606-71D527D9C1AE"
+    assert result.parts == 1
+    assert result.price == "0.07"
+    assert result.code == "SUCCESS"
+
+
+async def test_results_match_by_custom_string_not_position(fake):
+    refs = ["a", "b", "c", "d"]
+    items = [sent_item("c"), sent_item("a", "INVALID_RECIPIENT"), sent_item("d"), sent_item("b")]
+    fake.answer_messages(items)
+    results = await fake.client.send_batch([OutboundSms(r, "+15551230001", r) for r in refs])
+    assert [r.ref for r in results] == refs
+    assert [r.outcome for r in results] == [
+        Outcome.REJECTED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+    ]
+    assert [r.provider_message_id for r in results] == [None, "ID-b", "ID-c", "ID-d"]
+
+
+async def test_message_missing_from_response_is_retry(fake):
+    fake.answer_messages([sent_item("a")])
+    results = await fake.client.send_batch(
+        [OutboundSms("a", "+15551230001", "x"), OutboundSms("b", "+15551230002", "y")]
+    )
+    assert results[0].outcome is Outcome.ACCEPTED
+    assert results[1].outcome is Outcome.RETRY
+    assert "no result" in (results[1].reason or "")
+
+
+@pytest.mark.parametrize("data", [None, [], {}, {"messages": None}, {"messages": "x"}])
+async def test_200_without_messages_retries_every_message(fake, data):
+    fake.answer(json=ok(data))
+    [result] = await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert result.outcome is Outcome.RETRY
+
+
+async def test_numbers_as_strings_are_accepted(fake):
+    fake.answer_messages([sent_item("a", message_parts="2.00", message_price="0.140000")])
+    [result] = await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert (result.parts, result.price) == (2, "0.140000")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "reason_part", "retry_after"),
+    [
+        ("SUCCESS", Outcome.ACCEPTED, None, None),
+        ("THROTTLED", Outcome.RETRY, "moments ago", 5.0),
+        ("INSUFFICIENT_CREDIT", Outcome.ACCOUNT, "no credit", None),
+        ("ACCOUNT_NOT_ACTIVATED", Outcome.ACCOUNT, "not activated", None),
+        ("INVALID_CREDENTIALS", Outcome.ACCOUNT, "wrong", None),
+        ("MISSING_CREDENTIALS", Outcome.ACCOUNT, "not sent", None),
+        ("INVALID_RECIPIENT", Outcome.REJECTED, "destination number is invalid", None),
+        ("INVALID_SENDER_ID", Outcome.REJECTED, "sender ID", None),
+        ("EMPTY_MESSAGE", Outcome.REJECTED, "message is empty", None),
+        ("COUNTRY_NOT_ENABLED", Outcome.REJECTED, "country is not enabled", None),
+        ("SOMETHING_NEW", Outcome.REJECTED, "unknown status code", None),
+    ],
+)
+async def test_per_message_status_mapping(fake, status, outcome, reason_part, retry_after):
+    fake.answer_messages([sent_item("a", status)])
+    [result] = await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert result.outcome is outcome
+    assert result.code == status
+    assert result.retry_after_s == retry_after
+    if reason_part is None:
+        assert result.reason is None
+    else:
+        assert result.reason is not None
+        assert result.reason.startswith(f"ClickSend: {status} — ")
+        assert reason_part in result.reason
+    if outcome is not Outcome.ACCEPTED:
+        assert result.provider_message_id is None
+
+
+# -- whole-request errors ------------------------------------------------------------
+
+
+def _error_body(status: int, code: str, data_mode: str = "null") -> dict:
+    body: dict[str, Any] = {"http_code": status, "response_code": code, "response_msg": "nope"}
+    if data_mode == "null":
+        body["data"] = None
+    elif data_mode == "list":
+        body["data"] = []
+    return body
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "data_mode", "error", "expected_code"),
+    [
+        (401, "INVALID_CREDENTIALS", "null", AccountProviderError, "INVALID_CREDENTIALS"),
+        (401, "MISSING_CREDENTIALS", "list", AccountProviderError, "MISSING_CREDENTIALS"),
+        (401, "UNAUTHORIZED", "missing", AccountProviderError, "UNAUTHORIZED"),
+        (403, "ACCOUNT_NOT_ACTIVATED", "null", AccountProviderError, "ACCOUNT_NOT_ACTIVATED"),
+        (403, "FORBIDDEN", "missing", AccountProviderError, "FORBIDDEN"),
+        (403, "NOT_ENOUGH_PERMISSION_TO_LIST_ID", "list", PermanentProviderError, None),
+        (400, "INSUFFICIENT_CREDIT", "null", AccountProviderError, "INSUFFICIENT_CREDIT"),
+        (400, "BAD_REQUEST", "list", PermanentProviderError, "BAD_REQUEST"),
+        (400, "TOO_MANY_RECIPIENTS", "missing", PermanentProviderError, "TOO_MANY_RECIPIENTS"),
+        (404, "NOT_FOUND", "null", PermanentProviderError, "NOT_FOUND"),
+        (405, "METHOD_NOT_ALLOWED", "null", PermanentProviderError, "METHOD_NOT_ALLOWED"),
+        (429, "TOO_MANY_REQUESTS", "null", TemporaryProviderError, "TOO_MANY_REQUESTS"),
+        (500, "INTERNAL_ERROR", "null", TemporaryProviderError, "INTERNAL_ERROR"),
+        (503, "SOMETHING_IS_WRONG", "missing", TemporaryProviderError, "SOMETHING_IS_WRONG"),
+    ],
+)
+async def test_whole_request_errors(fake, status, code, data_mode, error, expected_code):
+    fake.answer(status, json=_error_body(status, code, data_mode))
+    with pytest.raises(error) as caught:
+        await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert type(caught.value) is error
+    assert caught.value.code == (expected_code or code)
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "error"),
+    [
+        (502, b"<html>Bad gateway</html>", TemporaryProviderError),
+        (200, b"<html>maintenance</html>", TemporaryProviderError),
+        (200, b'{"http_code": 200, "response_code": "SUCC', TemporaryProviderError),
+        (200, b'["not", "an", "envelope"]', TemporaryProviderError),
+        (200, b"\xff\xfe", TemporaryProviderError),
+        (400, b"<html>bad</html>", PermanentProviderError),
+        (401, b"", AccountProviderError),
+        (403, b"<html>Forbidden</html>", AccountProviderError),
+    ],
+)
+async def test_non_json_bodies(fake, status, content, error):
+    fake.answer(status, content=content)
+    with pytest.raises(error):
+        await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), ("1.5", 1.5), ("-3", 0.0), (None, None), ("soon", None)],
+)
+async def test_429_retry_after_seconds(fake, header, expected):
+    headers = {"Retry-After": header} if header is not None else {}
+    fake.answer(429, json=_error_body(429, "TOO_MANY_REQUESTS"), headers=headers)
+    with pytest.raises(TemporaryProviderError) as caught:
+        await fake.client.get_account()
+    assert caught.value.retry_after_s == expected
+
+
+async def test_429_retry_after_http_date(fake):
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
+    header = email.utils.format_datetime(when, usegmt=True)
+    fake.answer(429, json=_error_body(429, "TOO_MANY_REQUESTS"), headers={"Retry-After": header})
+    with pytest.raises(TemporaryProviderError) as caught:
+        await fake.client.get_account()
+    assert caught.value.retry_after_s is not None
+    assert 100 <= caught.value.retry_after_s <= 120
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow connect"),
+        httpx.ReadTimeout("slow read"),
+        httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
+    ],
+)
+async def test_transport_errors_are_temporary(fake, exc):
+    def boom(_request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    fake.respond = boom
+    with pytest.raises(TemporaryProviderError):
+        await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+
+
+# -- inbound --------------------------------------------------------------------------
+
+
+async def test_fetch_inbound_parses_fixture(fake):
+    fake.answer(json=fixture("inbound_pull_page.json"))
+    page = await fake.client.fetch_inbound()
+    request = fake.last
+    assert request.method == "GET"
+    assert request.url.path == "/v3/sms/inbound"
+    assert dict(request.url.params) == {"page": "1", "limit": "100"}
+    assert request.headers["Authorization"] == AUTH_HEADER
+    assert page.has_more is False
+    assert len(page.items) == 3
+    first = page.items[0]
+    assert first.provider_message_id == "C557B56E-83C0-4070-A74C-9BF05474B418"
+    assert (first.from_number, first.to_number) == ("+6141111111", "+6142222222")
+    assert first.body == "Liquorice sweet roll fruitcake gummies. "
+    assert first.timestamp == dt.datetime.fromtimestamp(1436174407, dt.UTC)
+    assert first.custom_string == "22PKU978RF"
+    assert first.original_message_id == "C557B56E-83C0-4070-A74C-9BF05474B418"
+
+
+@pytest.mark.parametrize(
+    ("page", "limit", "params"),
+    [(1, 5, ("1", "15")), (2, 15, ("2", "15")), (0, 500, ("1", "100")), (3, 50, ("3", "50"))],
+)
+async def test_fetch_inbound_clamps_limit(fake, page, limit, params):
+    fake.answer(json=ok({"data": []}))
+    await fake.client.fetch_inbound(page, limit)
+    assert (fake.last.url.params["page"], fake.last.url.params["limit"]) == params
+
+
+@pytest.mark.parametrize(
+    ("paging", "has_more"),
+    [
+        ({"current_page": 1, "last_page": 3}, True),
+        ({"current_page": "3", "last_page": "3"}, False),
+        ({"next_page_url": "https://x/?page=2"}, True),
+        ({"next_page_url": None}, False),
+        ({}, False),
+    ],
+)
+async def test_has_more_from_paging_fields(fake, paging, has_more):
+    fake.answer(json=ok({"data": []} | paging))
+    assert (await fake.client.fetch_inbound()).has_more is has_more
+
+
+@pytest.mark.parametrize("data", [None, [], {}])
+async def test_fetch_inbound_tolerates_empty_data(fake, data):
+    fake.answer(json=ok(data))
+    page = await fake.client.fetch_inbound()
+    assert list(page.items) == []
+    assert page.has_more is False
+
+
+async def test_malformed_inbound_item_is_skipped_not_fatal(fake):
+    good = fixture("inbound_pull_page.json")["data"]["data"][0]
+    fake.answer(json=ok({"data": [{"body": "no id or sender"}, "junk", good]}))
+    page = await fake.client.fetch_inbound()
+    assert [i.body for i in page.items] == [good["body"]]
+
+
+async def test_mark_inbound_read_puts_to_id(fake):
+    fake.answer(json=ok(1, "Receipt have been marked as read."))
+    await fake.client.mark_inbound_read("C557B56E-83C0-4070-A74C-9BF05474B418")
+    assert fake.last.method == "PUT"
+    assert str(fake.last.url) == f"{BASE}/sms/inbound-read/C557B56E-83C0-4070-A74C-9BF05474B418"
+    assert fake.last.headers["Authorization"] == AUTH_HEADER
+
+
+async def test_mark_inbound_read_escapes_the_id(fake):
+    await fake.client.mark_inbound_read("a/b c")
+    assert fake.last.url.raw_path == b"/v3/sms/inbound-read/a%2Fb%20c"
+
+
+async def test_mark_inbound_read_unknown_id_counts_as_read(fake):
+    fake.answer(404, json=_error_body(404, "NOT_FOUND"))
+    await fake.client.mark_inbound_read("GONE")
+
+
+async def test_mark_inbound_read_other_errors_raise(fake):
+    fake.answer(500, json=_error_body(500, "INTERNAL_ERROR"))
+    with pytest.raises(TemporaryProviderError):
+        await fake.client.mark_inbound_read("X")
+
+
+# -- receipts -------------------------------------------------------------------------
+
+
+async def test_fetch_receipts_parses_fixture(fake):
+    fake.answer(json=fixture("receipts_pull_page.json"))
+    page = await fake.client.fetch_receipts(limit=20)
+    assert fake.last.url.path == "/v3/sms/receipts"
+    assert dict(fake.last.url.params) == {"page": "1", "limit": "20"}
+    assert fake.last.headers["Authorization"] == AUTH_HEADER
+    assert [r.provider_message_id for r in page.items] == [
+        "31BC271B-1E0C-45F6-9E7E-97186C46BB82",
+        "23C8ADA3-FD8B-420B-801A-F829BB87AC6F",
+        "3BD22FAD-A5D3-4D99-B4C0-16BF65BE052C",
+    ]
+    assert all(r.delivered and r.status_code == "201" for r in page.items)
+    assert page.items[0].timestamp == dt.datetime.fromtimestamp(1442381791, dt.UTC)
+    assert page.items[0].reason is None
+
+
+async def test_receipt_other_status_code_is_undelivered(fake):
+    item = {
+        "timestamp": "1442381791",
+        "message_id": "M1",
+        "status_code": 301,
+        "status_text": "Failed",
+        "error_code": "301",
+        "error_text": "Absent subscriber",
+        "custom_string": "ref-9",
+    }
+    fake.answer(json=ok({"data": [item]}))
+    [receipt] = (await fake.client.fetch_receipts()).items
+    assert receipt.delivered is False
+    assert receipt.status_code == "301"
+    assert receipt.custom_string == "ref-9"
+    assert receipt.reason == "301 Absent subscriber"
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        dt.datetime(2015, 9, 16, 5, 30, 0, 900_000, tzinfo=dt.UTC),
+        dt.datetime(2015, 9, 16, 5, 30, 0, 100_000),
+        dt.datetime(2015, 9, 16, 15, 30, 0, tzinfo=dt.timezone(dt.timedelta(hours=10))),
+    ],
+)
+async def test_mark_receipts_read_sends_whole_seconds(fake, before):
+    fake.answer(json=ok([], "Receipts has been marked as read."))
+    await fake.client.mark_receipts_read(before)
+    assert fake.last.method == "PUT"
+    assert str(fake.last.url) == f"{BASE}/sms/receipts-read"
+    assert fake.last.headers["Authorization"] == AUTH_HEADER
+    expected = int(dt.datetime(2015, 9, 16, 5, 30, tzinfo=dt.UTC).timestamp())
+    assert json.loads(fake.last.content) == {"date_before": expected}
+
+
+# -- account --------------------------------------------------------------------------
+
+
+async def test_get_account_parses_fixture(fake):
+    fake.answer(json=fixture("account.json"))
+    account = await fake.client.get_account()
+    assert fake.last.method == "GET"
+    assert str(fake.last.url) == f"{BASE}/account"
+    assert fake.last.headers["Authorization"] == AUTH_HEADER
+    assert (account.balance, account.currency, account.active) == ("1117.461060", "AUD", True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "balance", "active"),
+    [
+        ({"balance": 12.5, "active": "1", "banned": "0"}, "12.5", True),
+        ({"balance": "0.000000", "active": 0, "banned": 0}, "0.000000", False),
+        ({"balance": "5.000000", "active": 1, "banned": 1}, "5.000000", False),
+    ],
+)
+async def test_get_account_flags_and_numbers(fake, fields, balance, active):
+    data = fields | {"_currency": {"currency_name_short": "USD"}}
+    fake.answer(json=ok(data))
+    account = await fake.client.get_account()
+    assert (account.balance, account.currency, account.active) == (balance, "USD", active)
+
+
+@pytest.mark.parametrize("data", [None, [], {"_currency": {"currency_name_short": "USD"}}])
+async def test_get_account_without_balance_is_temporary(fake, data):
+    fake.answer(json=ok(data))
+    with pytest.raises(TemporaryProviderError):
+        await fake.client.get_account()
