@@ -93,7 +93,7 @@ def sessionmaker(engine):
 
 
 @pytest.fixture
-def settings(database_url, aiohttp_unused_port) -> Settings:
+def settings(database_url, unused_tcp_port) -> Settings:
     """Demo-like settings: the built-in simulator, on a port the test server will use."""
     return Settings(
         database_url=database_url,
@@ -103,7 +103,7 @@ def settings(database_url, aiohttp_unused_port) -> Settings:
         webhook_token="test-webhook-token-0123456789",
         default_region="US",
         demo=True,
-        port=aiohttp_unused_port(),
+        port=unused_tcp_port,
     )
 
 

@@ -1,0 +1,43 @@
+"""Helpers every HTML view shares: layout variables, rendering with CSRF, forms."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from inbox.csrf import check_csrf, csrf_token
+from inbox.keys import SERVICES
+from inbox.views._threads import MAX_ID
+
+
+def render_page(
+    request: web.Request, template: str, context: dict[str, object], *, status: int = 200
+) -> web.Response:
+    """Render ``template`` with the layout's variables, a CSRF token and its cookie."""
+    response = web.Response(status=status, content_type="text/html", charset="utf-8")
+    demo = request.config_dict[SERVICES].simulator is not None
+    page = {**context, "demo": demo, "csrf_token": csrf_token(request, response)}
+    response.text = aiohttp_jinja2.render_string(template, request, page)
+    return response
+
+
+async def read_form(request: web.Request) -> MultiDictProxy:
+    """The POSTed form, after the CSRF check (a mismatch raises the 403 page)."""
+    form = await request.post()
+    check_csrf(request, form)
+    return form
+
+
+def form_text(form: MultiDictProxy, name: str) -> str:
+    """A text field as typed; missing fields and file uploads count as empty."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """An id from the URL; one too large to exist is a 404, not a database error."""
+    value = int(request.match_info[name])
+    if value > MAX_ID:
+        raise web.HTTPNotFound()
+    return value

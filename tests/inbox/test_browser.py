@@ -1,0 +1,82 @@
+"""A real Chromium drives the demo: a customer texts in, an agent replies, it is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DELIVERY_TIMEOUT_S = 10.0
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
+    return str(CHROMIUM)
+
+
+@pytest.fixture
+async def browser(chromium_path):
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+async def wait_for_status(page: Page, message, status: str, timeout_s: float) -> None:
+    """Reload until ``message``'s status reads ``status`` (pages have no live updates yet)."""
+    deadline = time.monotonic() + timeout_s
+    while (await message.locator(".message-status").inner_text()) != status:
+        assert time.monotonic() < deadline, f"reply not {status} after {timeout_s} s"
+        await asyncio.sleep(0.25)
+        await page.reload()
+
+
+async def test_agent_answers_a_simulated_customer_and_sees_delivery(client, browser):
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    await page.goto(str(client.make_url("/simulate")))
+    await page.get_by_label("From number").fill("+14155550188")
+    await page.get_by_label("Message").fill("Is <b>my</b> order shipped?")
+    await page.get_by_role("button", name="Send as customer").click()
+
+    await page.wait_for_url(re.compile(r"/\?sent=1$"))
+    thread = page.locator("li.thread", has_text="+14155550188")
+    await expect(thread).to_contain_text("1 unread")
+    await thread.get_by_role("link").click()
+
+    await page.wait_for_url(re.compile(r"/conversations/\d+$"))
+    await expect(page.locator(".message-in .message-body")).to_have_text(
+        "Is <b>my</b> order shipped?"
+    )
+    await page.get_by_label("Reply").fill("Yes, it left this morning.")
+    await expect(page.locator("#reply-count")).to_have_text("26 characters")
+    await page.get_by_role("button", name="Send reply").click()
+
+    await page.wait_for_url(re.compile(r"/conversations/\d+$"))
+    reply = page.locator(".message-out", has_text="Yes, it left this morning.")
+    await expect(reply).to_have_count(1)
+    await wait_for_status(page, reply, "delivered", DELIVERY_TIMEOUT_S)
+    assert problems == []
