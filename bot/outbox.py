@@ -41,6 +41,10 @@ def clean_body(body: str) -> tuple[str, int]:
     text = body.replace("\x00", "").strip()
     if not text:
         raise InvalidMessage("body", "is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidMessage("body", "holds invalid Unicode (a lone surrogate)") from None
     size = measure(text)
     if size.too_long:
         raise InvalidMessage(

@@ -145,11 +145,22 @@ def _json_fields(text: str) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict):
         raise InvalidPayload("JSON body must be an object")
-    return {
+    fields = {
         str(k): "" if v is None else str(v)
         for k, v in data.items()
         if not isinstance(v, dict | list)
     }
+    for name, value in fields.items():
+        _check_unicode(name, value)
+    return fields
+
+
+def _check_unicode(name: str, value: str) -> None:
+    """JSON may escape a lone surrogate, which no database can store as text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPayload(f"{name[:40]} holds an invalid Unicode escape") from None
 
 
 async def _store(context: WebhookContext, kind: str, item: object):

@@ -149,7 +149,12 @@ async def test_opt_out_scoped_to_another_number_does_not_block(sessionmaker):
 
 @pytest.mark.parametrize(
     ("body", "problem"),
-    [("", "is empty"), ("  \x00 ", "is empty"), ("x" * 919, "needs 7 SMS parts (gsm7)")],
+    [
+        ("", "is empty"),
+        ("  \x00 ", "is empty"),
+        ("x" * 919, "needs 7 SMS parts (gsm7)"),
+        ("bad \ud800", "lone surrogate"),
+    ],
 )
 async def test_bad_bodies_are_refused_naming_the_field(sessionmaker, body, problem):
     async with sessionmaker.begin() as session:

@@ -175,3 +175,11 @@ async def test_storage_failure_answers_503_so_the_provider_retries(hooks, writer
     monkeypatch.setitem(writer._handlers, ingest.KIND, broken)
     response = await hooks.post(URL, data=push("FAIL"))
     assert response.status == 503
+
+
+async def test_json_with_a_lone_surrogate_is_rejected(hooks, sessionmaker):
+    raw = '{"message_id": "S-1", "from": "+14155550101", "body": "bad \\ud800 text"}'
+    response = await hooks.post(URL, data=raw, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert "body holds an invalid Unicode escape" in (await response.json())["error"]
+    assert await count(sessionmaker, Message) == 0
