@@ -90,24 +90,10 @@ def process(cmd: list[str], env: dict[str, str], ready_url: str, log_path: Path)
                 proc.wait()
 
 
-def run_wrk(url: str, requests: int, concurrency: int, prefix: str, lua: Path) -> dict:
-    threads = 2
-    env = {**os.environ, "BENCH_PER_THREAD": str(requests // threads), "BENCH_PREFIX": prefix}
-    cmd = [
-        "wrk",
-        "-t",
-        str(threads),
-        "-c",
-        str(concurrency),
-        "-d",
-        "120s",
-        "--latency",
-        "--timeout",
-        "10s",
-        "-s",
-        str(lua),
-        url,
-    ]
+def run_wrk(url: str, seconds: int, concurrency: int, prefix: str, lua: Path) -> dict:
+    env = {**os.environ, "BENCH_PREFIX": prefix}
+    cmd = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--latency"]
+    cmd += ["--timeout", "10s", "-s", str(lua), url]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
 

@@ -9,6 +9,11 @@ only after the commit. Durability stays at one fsync per commit
 If a batch fails, its operations are retried one transaction each, so one bad
 item cannot take its neighbours down with it; the failing item's waiter gets the
 exception.
+
+Where the transaction runs is a backend's business (bot/write_backends.py):
+SQLAlchemy Core on the async engine (PostgreSQL), or plain sqlite3 in one
+dedicated thread (SQLite), which costs one thread hand-off per batch instead of
+one per statement.
 """
 
 from __future__ import annotations
@@ -16,16 +21,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-BatchHandler = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
-CommitHook = Callable[[str, Sequence[Any]], None]
+Batches = dict[str, list[Any]]
+Results = dict[str, Sequence[Any]]
+
+
+class WriteBackend(Protocol):
+    kinds: frozenset[str]
+
+    async def apply(self, batches: Batches) -> Results:
+        """Apply every kind's payloads in ONE transaction; results in payload order."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class CommitHook(Protocol):
+    def __call__(self, kind: str, results: Sequence[Any]) -> None: ...
 
 
 class WriterClosed(RuntimeError):
@@ -44,14 +61,12 @@ class _Op:
 class GroupCommitWriter:
     def __init__(
         self,
-        engine: AsyncEngine,
-        handlers: dict[str, BatchHandler],
+        backend: WriteBackend,
         *,
         max_batch: int = 512,
         on_commit: CommitHook | None = None,
     ) -> None:
-        self._engine = engine
-        self._handlers = handlers
+        self.backend = backend
         self._max_batch = max_batch
         self._on_commit = on_commit
         self._queue: asyncio.Queue[_Op] = asyncio.Queue()
@@ -62,7 +77,7 @@ class GroupCommitWriter:
         self._task = asyncio.create_task(self._run(), name="group-commit-writer")
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued, then stop and close the backend."""
         if self._task is None:
             return
         await self._queue.join()
@@ -70,11 +85,12 @@ class GroupCommitWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        await self.backend.close()
 
     async def submit(self, kind: str, payload: Any) -> Any:
         if self._task is None or self._task.done():
             raise WriterClosed("the database writer is not running")
-        if kind not in self._handlers:
+        if kind not in self.backend.kinds:
             raise KeyError(kind)
         op = _Op(kind, payload)
         self._queue.put_nowait(op)
@@ -104,12 +120,10 @@ class GroupCommitWriter:
             return
         self._resolve(by_kind, results)
 
-    async def _apply(self, by_kind: dict[str, list[_Op]]) -> dict[str, Sequence[Any]]:
-        async with self._engine.begin() as conn:
-            results = {
-                kind: await self._handlers[kind](conn, [op.payload for op in ops])
-                for kind, ops in by_kind.items()
-            }
+    async def _apply(self, by_kind: dict[str, list[_Op]]) -> Results:
+        results = await self.backend.apply(
+            {kind: [op.payload for op in ops] for kind, ops in by_kind.items()}
+        )
         self.batches_committed += 1
         return results
 
@@ -123,7 +137,7 @@ class GroupCommitWriter:
             return
         self._resolve({op.kind: [op]}, results)
 
-    def _resolve(self, by_kind: dict[str, list[_Op]], results: dict[str, Sequence[Any]]) -> None:
+    def _resolve(self, by_kind: dict[str, list[_Op]], results: Results) -> None:
         for kind, ops in by_kind.items():
             for op, result in zip(ops, results[kind], strict=True):
                 if not op.future.done():

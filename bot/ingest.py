@@ -10,7 +10,7 @@ is a duplicate: acknowledged again, never stored twice (the unique constraint on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -72,38 +72,52 @@ async def store_inbound_batch(
 ) -> list[IngestResult]:
     """Store ``items`` in the caller's transaction; results in the same order."""
     known = await _existing(conn, items)
-    fresh = _first_of_each(item for item in items if _key(item) not in known)
+    fresh = first_of_each(item for item in items if key_of(item) not in known)
+    stored: dict = {}
     if fresh:
         contacts = await _contact_ids(conn, {item.from_number for item in fresh})
         conversations = await _conversation_ids(conn, fresh, contacts)
         await _insert_messages(conn, fresh, conversations)
         await _touch_conversations(conn, fresh, conversations)
         stored = await _existing(conn, fresh)
-    else:
-        stored = {}
-    results: list[IngestResult] = []
-    for item in items:
-        results.append(_result(item, known, stored))
-        known.setdefault(_key(item), (results[-1].message_id, results[-1].conversation_id))
-    return results
+    return assemble_results(items, known, stored)
 
 
-def _key(item: NewInbound) -> tuple[str, str]:
+# Shared with bot/ingest_sqlite.py, which stores the same rows with plain sqlite3.
+
+
+def key_of(item: NewInbound) -> tuple[str, str]:
     return item.provider, item.provider_message_id
 
 
-def _first_of_each(items) -> list[NewInbound]:
+def first_of_each(items: Iterable[NewInbound]) -> list[NewInbound]:
+    """One item per provider message id: a batch may hold the same push twice."""
     seen: dict[tuple[str, str], NewInbound] = {}
     for item in items:
-        seen.setdefault(_key(item), item)
+        seen.setdefault(key_of(item), item)
     return list(seen.values())
 
 
-def _result(item: NewInbound, known: dict, stored: dict) -> IngestResult:
-    key = _key(item)
-    if key in known:
-        return IngestResult(*known[key], duplicate=True)
-    return IngestResult(*stored[key], duplicate=False)
+def assemble_results(items: Sequence[NewInbound], known: dict, stored: dict) -> list[IngestResult]:
+    """Results in input order; all but the first of a repeated id are duplicates."""
+    seen = dict(known)
+    results: list[IngestResult] = []
+    for item in items:
+        key = key_of(item)
+        if key in seen:
+            results.append(IngestResult(*seen[key], duplicate=True))
+        else:
+            results.append(IngestResult(*stored[key], duplicate=False))
+            seen[key] = stored[key]
+    return results
+
+
+def unread_increments(items: Sequence[NewInbound], conversations: dict) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for item in items:
+        conv_id = conversations[(item.from_number, item.our_number)]
+        counts[conv_id] = counts.get(conv_id, 0) + 1
+    return counts
 
 
 def _insert(conn: AsyncConnection, table):
@@ -192,10 +206,7 @@ async def _insert_messages(
 async def _touch_conversations(
     conn: AsyncConnection, items: Sequence[NewInbound], conversations: dict
 ) -> None:
-    counts: dict[int, int] = {}
-    for item in items:
-        conv_id = conversations[(item.from_number, item.our_number)]
-        counts[conv_id] = counts.get(conv_id, 0) + 1
+    counts = unread_increments(items, conversations)
     now = utcnow()
     table = Conversation.__table__
     stmt = (

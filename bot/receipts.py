@@ -39,8 +39,8 @@ class ReceiptResult:
 async def apply_receipts_batch(
     conn: AsyncConnection, items: Sequence[ProviderReceipt]
 ) -> list[ReceiptResult]:
-    targets = await _match(conn, items)
-    rows = [_row(item, targets[i]) for i, item in enumerate(items) if targets[i] is not None]
+    targets = choose_targets(items, await _by_pmid(conn, items), await _by_ref(conn, items))
+    rows = [_row(item, target) for item, target in zip(items, targets, strict=True) if target]
     if rows:
         await conn.execute(_UPDATE, rows)
     return [ReceiptResult(target) for target in targets]
@@ -60,45 +60,42 @@ _UPDATE = (
 )
 
 
+def new_status(receipt: DeliveryReceipt) -> MessageStatus:
+    return MessageStatus.DELIVERED if receipt.delivered else MessageStatus.FAILED
+
+
 def _row(item: ProviderReceipt, target: int) -> dict:
     receipt = item.receipt
-    status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.FAILED
     return {
         "target": target,
-        "new_status": status,
+        "new_status": new_status(receipt),
         "reason": receipt.reason,
         "pmid": receipt.provider_message_id,
         "now": utcnow(),
     }
 
 
-async def _match(conn: AsyncConnection, items: Sequence[ProviderReceipt]) -> list[int | None]:
-    by_pmid: dict[tuple[str, str], int] = {}
-    for provider in {item.provider for item in items}:
-        pmids = {i.receipt.provider_message_id for i in items if i.provider == provider}
-        rows = await conn.execute(
-            select(Message.provider_message_id, Message.id).where(
-                Message.provider == provider,
-                Message.direction == Direction.OUT,
-                Message.provider_message_id.in_(pmids),
-            )
-        )
-        by_pmid.update({(provider, pmid): mid for pmid, mid in rows})
-    refs = {_ref(item) for item in items} - {None}
-    by_ref: dict[int, str | None] = {}
-    if refs:
-        rows = await conn.execute(
-            select(Message.id, Message.provider_message_id).where(
-                Message.id.in_(refs), Message.direction == Direction.OUT
-            )
-        )
-        by_ref = dict(rows.all())
+def reference_of(item: ProviderReceipt) -> int | None:
+    """Our outbox id from the echoed custom_string, when it looks like one."""
+    value = item.receipt.custom_string or ""
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+def choose_targets(
+    items: Sequence[ProviderReceipt],
+    by_pmid: dict[tuple[str, str], int],
+    by_ref: dict[int, str | None],
+) -> list[int | None]:
+    """The outbound message each receipt belongs to (None: not ours).
+
+    A receipt may overtake the send response: then our custom_string finds the
+    message while it has no provider id yet, but never one that already belongs
+    to another provider id.
+    """
     targets: list[int | None] = []
     for item in items:
         target = by_pmid.get((item.provider, item.receipt.provider_message_id))
-        ref = _ref(item)
-        # A receipt may overtake the send response: match our custom_string while the
-        # message has no provider id yet, never one that already belongs to another.
+        ref = reference_of(item)
         if (
             target is None
             and ref in by_ref
@@ -109,6 +106,28 @@ async def _match(conn: AsyncConnection, items: Sequence[ProviderReceipt]) -> lis
     return targets
 
 
-def _ref(item: ProviderReceipt) -> int | None:
-    value = item.receipt.custom_string or ""
-    return int(value) if value.isdigit() and len(value) < 18 else None
+async def _by_pmid(conn: AsyncConnection, items: Sequence[ProviderReceipt]) -> dict:
+    found: dict[tuple[str, str], int] = {}
+    for provider in {item.provider for item in items}:
+        pmids = {i.receipt.provider_message_id for i in items if i.provider == provider}
+        rows = await conn.execute(
+            select(Message.provider_message_id, Message.id).where(
+                Message.provider == provider,
+                Message.direction == Direction.OUT,
+                Message.provider_message_id.in_(pmids),
+            )
+        )
+        found.update({(provider, pmid): mid for pmid, mid in rows})
+    return found
+
+
+async def _by_ref(conn: AsyncConnection, items: Sequence[ProviderReceipt]) -> dict:
+    refs = {reference_of(item) for item in items} - {None}
+    if not refs:
+        return {}
+    rows = await conn.execute(
+        select(Message.id, Message.provider_message_id).where(
+            Message.id.in_(refs), Message.direction == Direction.OUT
+        )
+    )
+    return dict(rows.all())

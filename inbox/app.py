@@ -19,13 +19,13 @@ import httpx
 import jinja2
 from aiohttp import web
 
-from bot import appsettings, events, ingest, receipts
+from bot import appsettings, events, ingest
 from bot.config import ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker
-from bot.groupcommit import GroupCommitWriter
 from bot.jobs import PipelineWorker, SenderWorker
 from bot.providers.clicksend import ClickSendClient
 from bot.web import WebhookContext, create_webhook_app
+from bot.write_backends import make_writer
 from inbox import routes
 from inbox.keys import SERVICES
 from inbox.middleware import error_pages, security_headers
@@ -68,9 +68,10 @@ def create_app(settings: Settings, *, run_workers: bool = True) -> web.Applicati
 def _build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     services = Services(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine))
-    services.writer = GroupCommitWriter(
+    services.writer = make_writer(
         engine,
-        {ingest.KIND: ingest.store_inbound_batch, receipts.KIND: receipts.apply_receipts_batch},
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
         on_commit=lambda kind, results: _after_commit(services, kind, results),
     )
     return services

@@ -9,10 +9,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import ingest, receipts
-from bot.groupcommit import GroupCommitWriter
+from bot import ingest
 from bot.models import Contact, Conversation, Direction, Message, MessageStatus
 from bot.web import WebhookContext, create_webhook_app
+from bot.write_backends import SqliteInlineBackend, make_writer
 
 TOKEN = "tok-" + "a" * 30
 OLD_TOKEN = "old-" + "b" * 30
@@ -26,11 +26,8 @@ def push(message_id="M-1", sender="+14155550101", body="hello", to="+61411111111
 
 
 @pytest.fixture
-async def writer(engine):
-    writer = GroupCommitWriter(
-        engine,
-        {ingest.KIND: ingest.store_inbound_batch, receipts.KIND: receipts.apply_receipts_batch},
-    )
+async def writer(engine, database_url):
+    writer = make_writer(engine, database_url)
     await writer.start()
     yield writer
     await writer.stop()
@@ -169,10 +166,16 @@ async def test_acknowledged_only_after_commit(hooks, sessionmaker, writer, monke
 
 
 async def test_storage_failure_answers_503_so_the_provider_retries(hooks, writer, monkeypatch):
-    async def broken(conn, items):
+    async def broken_async(conn, items):
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(writer._handlers, ingest.KIND, broken)
+    def broken_sync(db, items):
+        raise RuntimeError("disk full")
+
+    sqlite = isinstance(writer.backend, SqliteInlineBackend)
+    monkeypatch.setitem(
+        writer.backend.handlers, ingest.KIND, broken_sync if sqlite else broken_async
+    )
     response = await hooks.post(URL, data=push("FAIL"))
     assert response.status == 503
 
