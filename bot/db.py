@@ -102,8 +102,18 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+READ_ONLY = "smsdesk_read_only"
+
+
+def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
+    """Sessions for work that writes (the default) or only reads.
+
+    On SQLite a writing transaction takes the write lock at BEGIN (IMMEDIATE); a
+    read-only one starts DEFERRED and never blocks the group-commit writer.
+    """
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)

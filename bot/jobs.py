@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot import events
-from bot.pipeline import handle_inbound, pending_inbound_ids
+from bot import compliance_settings, events
+from bot.db import make_sessionmaker
+from bot.pipeline import handle_inbound, mark_handled, pending_inbound, triage
 from bot.providers.base import SmsProvider
 from bot.sender import SenderState, send_round
 
 log = logging.getLogger(__name__)
 
 PIPELINE_RETRY_S = 30.0
+PIPELINE_GATHER_S = 0.05
 
 
 async def run_loop(
@@ -32,7 +34,10 @@ async def run_loop(
     bus: events.EventBus,
     topic: str,
     idle_s: float = 1.0,
+    gather_s: float = 0.0,
 ) -> None:
+    """``gather_s``: a pause after a busy round, so that under load work arrives
+    in larger batches instead of one round per trickle."""
     while True:
         try:
             done = await round_()
@@ -42,22 +47,33 @@ async def run_loop(
             continue
         if not done:
             await bus.wait(topic, idle_s)
+        elif gather_s:
+            await asyncio.sleep(gather_s)
 
 
 @dataclass
 class PipelineWorker:
-    """Handles pending inbound messages, one transaction each."""
+    """Handles pending inbound messages: quiet ones in bulk, the rest one by one."""
 
     sessionmaker: async_sessionmaker
     bus: events.EventBus
     _failed_until: dict[int, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._reader = make_sessionmaker(self.sessionmaker.kw["bind"], read_only=True)
+
     async def round(self) -> int:
-        async with self.sessionmaker() as session:
-            ids = await pending_inbound_ids(session, limit=200)
+        async with self._reader() as session:
+            batch = await pending_inbound(session, limit=500)
+            vocabulary = (await compliance_settings.load(session)).vocabulary()
         now = time.monotonic()
-        due = [i for i in ids if self._failed_until.get(i, 0) <= now]
-        for message_id in due:
+        due = [item for item in batch if self._failed_until.get(item.id, 0) <= now]
+        quiet, actionable = triage(due, vocabulary)
+        if quiet:
+            async with self.sessionmaker.begin() as session:
+                await mark_handled(session, quiet)
+            self.bus.publish(events.MESSAGE_UPDATED, None)
+        for message_id in actionable:
             await self._handle(message_id)
         return len(due)
 
@@ -74,7 +90,9 @@ class PipelineWorker:
             self.bus.publish(events.MESSAGE_UPDATED, message_id)
 
     async def run(self) -> None:
-        await run_loop("pipeline", self.round, self.bus, events.INBOUND_STORED)
+        await run_loop(
+            "pipeline", self.round, self.bus, events.INBOUND_STORED, gather_s=PIPELINE_GATHER_S
+        )
 
 
 @dataclass

@@ -1,19 +1,26 @@
-"""Handle one stored inbound message: compliance first, then the bot's steps.
+"""Handle stored inbound messages: compliance first, then the bot's steps.
 
-Runs in the pipeline worker, one transaction per message, after the webhook was
-acknowledged. A step that raises rolls the transaction back and leaves the
-message ``pending`` (nothing is lost); the worker retries it later.
+Runs in the pipeline worker after the webhook was acknowledged. Most messages
+need nothing but to be marked handled, so a round first reads a batch and sorts
+it without taking the write lock (:func:`triage`): the quiet ones are marked
+handled in one short statement, and each message that needs action (STOP,
+START, HELP, a possible opt-out) gets its own transaction through
+:func:`handle_inbound`. A step that raises rolls its transaction back and leaves
+the message ``pending`` (nothing is lost); the worker retries it later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import compliance_step
-from bot.models import Direction, Message, MessageStatus
+from bot.models import Contact, Conversation, Direction, Message, MessageStatus
+from bot.optout import blocked_pairs
+from bot.optout_keywords import Intent, Vocabulary, classify
 
 # A step returns True to let the next step run, False when the message is dealt with.
 Step = Callable[[AsyncSession, Message], Awaitable[bool]]
@@ -23,14 +30,52 @@ Step = Callable[[AsyncSession, Message], Awaitable[bool]]
 STEPS: tuple[Step, ...] = (compliance_step,)
 
 
-async def pending_inbound_ids(session: AsyncSession, limit: int = 100) -> list[int]:
-    rows = await session.scalars(
-        select(Message.id)
-        .where(Message.status == MessageStatus.PENDING, Message.direction == Direction.IN)
-        .order_by(Message.id)
-        .limit(limit)
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: int
+    body: str
+    phone_number: str
+    opted_out: bool
+
+
+async def pending_inbound(session: AsyncSession, limit: int = 200) -> list[Pending]:
+    rows = (
+        await session.execute(
+            select(Message.id, Message.body, Contact.phone_number, Conversation.our_number)
+            .join(Conversation, Message.conversation_id == Conversation.id)
+            .join(Contact, Conversation.contact_id == Contact.id)
+            .where(Message.status == MessageStatus.PENDING, Message.direction == Direction.IN)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    ).all()
+    blocked = await blocked_pairs(session, {(phone, ours) for _, _, phone, ours in rows})
+    return [Pending(mid, body, phone, (phone, ours) in blocked) for mid, body, phone, ours in rows]
+
+
+def triage(batch: Iterable[Pending], vocabulary: Vocabulary) -> tuple[list[int], list[int]]:
+    """Split a batch into (quiet, actionable) message ids, keeping each number's order:
+    after a number's first actionable message, its later ones are actionable too."""
+    quiet: list[int] = []
+    actionable: list[int] = []
+    busy_numbers: set[str] = set()
+    for item in batch:
+        intent = classify(item.body, opted_out=item.opted_out, vocabulary=vocabulary)
+        if item.phone_number in busy_numbers or intent is not Intent.NONE:
+            busy_numbers.add(item.phone_number)
+            actionable.append(item.id)
+        else:
+            quiet.append(item.id)
+    return quiet, actionable
+
+
+async def mark_handled(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    await session.execute(
+        update(Message)
+        .where(Message.id.in_(message_ids), Message.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.HANDLED)
+        .execution_options(synchronize_session=False)
     )
-    return list(rows)
 
 
 async def handle_inbound(

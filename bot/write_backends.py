@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -33,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import ingest, ingest_sqlite, receipts
 from bot.db import is_sqlite
 from bot.groupcommit import Batches, CommitHook, GroupCommitWriter, Results
+
+log = logging.getLogger(__name__)
 
 AsyncHandler = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
 SyncHandler = Callable[[sqlite3.Connection, Sequence[Any]], Sequence[Any]]
@@ -71,6 +74,7 @@ class SqliteInlineBackend:
         self.kinds = frozenset(self.handlers)
         self._path, self._synchronous = path, synchronous
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
 
     async def apply(self, batches: Batches) -> Results:
         db = self._connection()
@@ -85,7 +89,7 @@ class SqliteInlineBackend:
 
     async def _begin(self, db: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE without blocking the loop while another connection writes."""
-        delay, waited = 0.0005, 0.0
+        delay, waited = 0.0002, 0.0
         while True:
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -95,7 +99,7 @@ class SqliteInlineBackend:
                     raise
             await asyncio.sleep(delay)
             waited += delay
-            delay = min(delay * 2, 0.01)
+            delay = min(delay * 2, 0.001)
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:

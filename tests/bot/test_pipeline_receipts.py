@@ -10,9 +10,10 @@ from sqlalchemy import select
 from bot import ingest, receipts
 from bot.events import EventBus
 from bot.jobs import PipelineWorker
-from bot.models import Direction, Message, MessageStatus
+from bot.models import Direction, Message, MessageStatus, OptOut
+from bot.optout_keywords import DEFAULT_VOCABULARY
 from bot.outbox import enqueue_to_number
-from bot.pipeline import handle_inbound
+from bot.pipeline import STEPS, Pending, handle_inbound, triage
 from bot.providers.base import DeliveryReceipt, InboundSms
 
 
@@ -55,7 +56,7 @@ async def test_a_failing_step_leaves_the_message_pending(engine, sessionmaker):
 async def test_failing_message_is_retried_later_and_does_not_block_others(
     engine, sessionmaker, monkeypatch
 ):
-    bad, good = await store(engine, sms("BAD"), sms("GOOD", sender="+14155550102"))
+    bad, good = await store(engine, sms("BAD", "STOP"), sms("GOOD", "HELP", sender="+14155550102"))
 
     async def handle(session, message_id, steps=()):
         if message_id == bad.message_id:
@@ -69,6 +70,44 @@ async def test_failing_message_is_retried_later_and_does_not_block_others(
         assert (await session.get(Message, good.message_id)).status is MessageStatus.HANDLED
         assert (await session.get(Message, bad.message_id)).status is MessageStatus.PENDING
     assert await worker.round() == 0  # backing off, not spinning on the bad one
+
+
+async def test_quiet_messages_are_marked_in_bulk_and_actionable_ones_keep_their_order(
+    engine, sessionmaker, monkeypatch
+):
+    await store(
+        engine,
+        sms("Q1", "hello"),
+        sms("S1", "STOP", sender="+14155550102"),
+        sms("Y1", "yes", sender="+14155550102"),
+        sms("Q2", "thanks", sender="+14155550103"),
+    )
+    handled: list[int] = []
+
+    async def spy(session, message_id, steps=STEPS):
+        handled.append(message_id)
+        return await handle_inbound(session, message_id, steps)
+
+    monkeypatch.setattr("bot.jobs.handle_inbound", spy)
+    assert await PipelineWorker(sessionmaker, EventBus()).round() == 4
+    assert handled == [2, 3]  # STOP then the YES that follows it, one by one, in order
+    async with sessionmaker() as session:
+        statuses = set(
+            (await session.scalars(select(Message.status).where(Message.direction == "in"))).all()
+        )
+        optouts = (await session.scalars(select(OptOut.phone_number))).all()
+    assert statuses == {MessageStatus.HANDLED}
+    assert optouts == []  # STOP, then YES while opted out: subscribed again
+
+
+def test_triage_keeps_a_number_sequential_after_its_first_actionable_message():
+    batch = [
+        Pending(1, "hi", "+1", False),
+        Pending(2, "stop", "+1", False),
+        Pending(3, "hi again", "+1", False),
+        Pending(4, "hello", "+2", False),
+    ]
+    assert triage(batch, DEFAULT_VOCABULARY) == ([1, 4], [2, 3])
 
 
 async def test_batch_with_repeated_id_stores_once_and_flags_the_repeat(engine, sessionmaker):
