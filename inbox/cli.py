@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-workers",
         action="store_true",
-        help="serve HTTP only; run `smsdesk worker` in another process for sending and the pipeline",
+        help="HTTP only; run `smsdesk worker` in another process for the workers",
     )
     serve.set_defaults(handler=cmd_serve)
 
