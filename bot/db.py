@@ -9,8 +9,11 @@ deadlock on a read-to-write lock upgrade; throughput comes from group commit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import enum
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, event
@@ -107,6 +110,35 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
 
 READ_ONLY = "smsdesk_read_only"
+
+
+class WriteTurns:
+    """Fair turns at SQLite's single write lock for this process's busy writers.
+
+    SQLite lets one writer in at a time. The group-commit writer polls for the
+    lock every millisecond while SQLite's own busy handler makes a waiting
+    aiosqlite connection sleep up to 100 ms between tries, so under load the
+    workers could starve (a STOP handled seconds late). Taking an asyncio turn
+    (FIFO) before BEGIN keeps them in line. On PostgreSQL it does nothing.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self._lock = asyncio.Lock() if enabled else None
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self._lock is None:
+            yield
+            return
+        async with self._lock:
+            yield
+
+
+NO_TURNS = WriteTurns(enabled=False)
+
+
+def write_turns_for(url: str) -> WriteTurns:
+    return WriteTurns(enabled=is_sqlite(url))
 
 
 def make_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import compliance_settings, events
-from bot.db import make_sessionmaker
+from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
 from bot.pipeline import handle_inbound, mark_handled, pending_inbound, triage
 from bot.providers.base import SmsProvider
 from bot.sender import SenderState, send_round
@@ -57,6 +57,7 @@ class PipelineWorker:
 
     sessionmaker: async_sessionmaker
     bus: events.EventBus
+    turns: WriteTurns = NO_TURNS
     _failed_until: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -70,7 +71,7 @@ class PipelineWorker:
         due = [item for item in batch if self._failed_until.get(item.id, 0) <= now]
         quiet, actionable = triage(due, vocabulary)
         if quiet:
-            async with self.sessionmaker.begin() as session:
+            async with self.turns.turn(), self.sessionmaker.begin() as session:
                 await mark_handled(session, quiet)
             self.bus.publish(events.MESSAGE_UPDATED, None)
         for message_id in actionable:
@@ -79,7 +80,7 @@ class PipelineWorker:
 
     async def _handle(self, message_id: int) -> None:
         try:
-            async with self.sessionmaker.begin() as session:
+            async with self.turns.turn(), self.sessionmaker.begin() as session:
                 handled = await handle_inbound(session, message_id)
         except Exception:
             log.exception("handling inbound message %d failed; it stays pending", message_id)
@@ -102,10 +103,15 @@ class SenderWorker:
     provider: SmsProvider
     default_sender: str | None = None
     state: SenderState = field(default_factory=SenderState)
+    turns: WriteTurns = NO_TURNS
 
     async def round(self) -> int:
         sent = await send_round(
-            self.sessionmaker, self.provider, state=self.state, default_sender=self.default_sender
+            self.sessionmaker,
+            self.provider,
+            state=self.state,
+            default_sender=self.default_sender,
+            turns=self.turns,
         )
         if sent:
             self.bus.publish(events.MESSAGE_UPDATED, None)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
+from bot.db import NO_TURNS, WriteTurns, utcnow
 from bot.models import (
     OUTBOX_STATUSES,
     Contact,
@@ -78,18 +79,19 @@ async def send_round(
     state: SenderState,
     default_sender: str | None = None,
     batch_size: int = 1000,
+    turns: WriteTurns = NO_TURNS,
 ) -> int:
     """Send one batch; return how many messages were claimed (0 when idle or paused)."""
     now = utcnow()
     if state.is_paused(now):
         return 0
-    async with sessionmaker.begin() as session:
+    async with turns.turn(), sessionmaker.begin() as session:
         claimed = await claim_batch(session, batch_size, now)
     if not claimed:
         return 0
     outbound = [_outbound(c, default_sender) for c in claimed]
     results = await _call_provider(provider, outbound)
-    async with sessionmaker.begin() as session:
+    async with turns.turn(), sessionmaker.begin() as session:
         await record_results(session, claimed, results, provider.name, state)
     return len(claimed)
 
@@ -177,16 +179,30 @@ async def record_results(
 ) -> None:
     by_ref = {result.ref: result for result in results}
     now = utcnow()
+    shapes: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for item in claimed:
         result = by_ref.get(str(item.id)) or SendResult(
             str(item.id), Outcome.RETRY, reason="the provider did not report this message"
         )
         values = _outcome_values(item, result, provider_name, now, state)
-        await session.execute(
-            update(Message)
-            .where(Message.id == item.id, Message.status == MessageStatus.SENDING)
-            .values(updated_at=now, **values)
+        shapes[tuple(sorted(values))].append({"target": item.id, "now": now, **values})
+    # One executemany per shape of outcome: a 1,000-message batch is recorded in a
+    # handful of round trips, so the write lock is held for milliseconds.
+    connection = await session.connection()
+    for columns, rows in shapes.items():
+        await connection.execute(_record_statement(columns), rows)
+
+
+def _record_statement(columns: tuple[str, ...]):
+    table = Message.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("target"), table.c.status == MessageStatus.SENDING)
+        .values(
+            updated_at=bindparam("now", type_=table.c.updated_at.type),
+            **{name: bindparam(name, type_=table.c[name].type) for name in columns},
         )
+    )
 
 
 def _outcome_values(

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import ingest, ingest_sqlite, receipts
-from bot.db import is_sqlite
+from bot.db import NO_TURNS, WriteTurns, is_sqlite
 from bot.groupcommit import Batches, CommitHook, GroupCommitWriter, Results
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,24 @@ class SqliteInlineBackend:
     LOCK_WAIT_S = 30.0
 
     def __init__(
-        self, path: str, synchronous: str, handlers: dict[str, SyncHandler] | None = None
+        self,
+        path: str,
+        synchronous: str,
+        handlers: dict[str, SyncHandler] | None = None,
+        turns: WriteTurns = NO_TURNS,
     ) -> None:
         self.handlers = dict(SQLITE_HANDLERS if handlers is None else handlers)
         self.kinds = frozenset(self.handlers)
         self._path, self._synchronous = path, synchronous
+        self._turns = turns
         self._db: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
 
     async def apply(self, batches: Batches) -> Results:
+        async with self._turns.turn():
+            return await self._apply(batches)
+
+    async def _apply(self, batches: Batches) -> Results:
         db = self._connection()
         await self._begin(db)
         try:
@@ -126,9 +135,10 @@ def make_writer(
     *,
     sqlite_synchronous: str = "FULL",
     on_commit: CommitHook | None = None,
+    turns: WriteTurns = NO_TURNS,
 ) -> GroupCommitWriter:
     if is_sqlite(database_url):
         path = make_url(database_url).database or ""
-        backend = SqliteInlineBackend(path, sqlite_synchronous)
+        backend = SqliteInlineBackend(path, sqlite_synchronous, turns=turns)
         return GroupCommitWriter(backend, max_batch=128, on_commit=on_commit)
     return GroupCommitWriter(SqlAlchemyBackend(engine), on_commit=on_commit)

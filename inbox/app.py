@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot import appsettings, events, ingest
 from bot.config import ProviderName, Settings
-from bot.db import create_engine, make_sessionmaker
+from bot.db import create_engine, make_sessionmaker, write_turns_for
 from bot.jobs import PipelineWorker, SenderWorker
 from bot.providers.clicksend import ClickSendClient
 from bot.web import WebhookContext, create_webhook_app
@@ -67,12 +67,18 @@ def create_app(settings: Settings, *, run_workers: bool = True) -> web.Applicati
 
 def _build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    services = Services(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine))
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        turns=write_turns_for(settings.database_url),
+    )
     services.writer = make_writer(
         engine,
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         on_commit=lambda kind, results: _after_commit(services, kind, results),
+        turns=services.turns,
     )
     return services
 
@@ -160,13 +166,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def start_workers(services: Services) -> list[asyncio.Task[None]]:
-    pipeline = PipelineWorker(services.sessionmaker, services.bus)
+    pipeline = PipelineWorker(services.sessionmaker, services.bus, turns=services.turns)
     sender = SenderWorker(
         services.sessionmaker,
         services.bus,
         services.provider,
         default_sender=services.settings.sender_id,
         state=services.sender_state,
+        turns=services.turns,
     )
     return [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("simulator", help="standalone ClickSend-compatible simulator")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
+    sim.add_argument("--push-inbound", metavar="URL", help="push inbound SMS to this webhook URL")
+    sim.add_argument("--push-receipts", metavar="URL", help="push delivery receipts to this URL")
+    sim.add_argument("--balance", type=_amount, default="100.000000", help="starting balance")
     sim.set_defaults(handler=cmd_simulator)
 
     worker = commands.add_parser(
@@ -89,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=cmd_worker)
     return parser
+
+
+def _amount(text: str) -> str:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount")
+    return text
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -208,7 +222,11 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     config = SimulatorConfig(
-        username=settings.clicksend_username, api_key=settings.clicksend_api_key
+        username=settings.clicksend_username,
+        api_key=settings.clicksend_api_key,
+        inbound_push_url=args.push_inbound,
+        receipt_push_url=args.push_receipts,
+        balance=args.balance,
     )
     print(f"smsdesk simulator: ClickSend v3 API on http://{args.host}:{args.port}/v3", flush=True)
     web.run_app(
@@ -253,3 +271,7 @@ async def _session(settings: Settings):
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import events
 from bot.config import Settings
+from bot.db import NO_TURNS, WriteTurns
 from bot.events import EventBus
 from bot.groupcommit import GroupCommitWriter
 from bot.providers.base import SmsProvider
@@ -28,6 +29,7 @@ class Services:
     provider: SmsProvider | None = None
     sender_state: SenderState = field(default_factory=SenderState)
     simulator: object | None = None  # SimulatorState in demo mode
+    turns: WriteTurns = NO_TURNS
 
     def notify_outbox(self) -> None:
         """Wake the sender; call after the transaction that queued messages committed."""

@@ -17,6 +17,9 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 ATTEMPT_TIMEOUT_S = 30.0
+# A provider delivers webhooks from a bounded pool of workers, not all at once:
+# at most this many pushes are in flight (the rest wait their turn).
+MAX_CONCURRENT_PUSHES = 10
 
 
 class Pusher:
@@ -59,5 +62,6 @@ class Pusher:
         """Created on first use: a ClientSession must be made inside the running loop."""
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT_S)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            connector = aiohttp.TCPConnector(limit=MAX_CONCURRENT_PUSHES)
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
         return self._session
