@@ -120,6 +120,17 @@ def record_claims(monkeypatch) -> dict[str, list[tuple[int, float]]]:
     return claims
 
 
+def small_batches(monkeypatch) -> None:
+    """Batches of 200 instead of 1,000: the campaign takes long enough to send that
+    STOPs reliably reach some numbers before the sender does."""
+    original = bot.jobs.send_round
+
+    async def smaller(*args, **kwargs):
+        return await original(*args, **{**kwargs, "batch_size": 200})
+
+    monkeypatch.setattr(bot.jobs, "send_round", smaller)
+
+
 def record_handled(monkeypatch) -> dict[int, float]:
     """Inbound message id → when its pipeline transaction committed."""
     handled: dict[int, float] = {}
@@ -212,13 +223,14 @@ async def test_stop_wins_over_a_running_campaign(
 ):
     claims = record_claims(monkeypatch)
     handled = record_handled(monkeypatch)
+    small_batches(monkeypatch)
     await seed_campaign(engine)
     app = create_app(race_settings)
     client = await aiohttp_client(app, server_kwargs={"port": race_settings.port})
     client.app[SERVICES].notify_outbox()
 
     async def sending_started():
-        return await count_messages(sessionmaker, Message.status == MessageStatus.DELIVERED) > 0
+        return await count_messages(sessionmaker, Message.status == MessageStatus.SENT) > 0
 
     await wait_for(sending_started, 60)
     stoppers = [number(i) for i in range(5000, RECIPIENTS, (RECIPIENTS - 5000) // STOPPERS)]
