@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.handler(args) or 0
     except ConfigError as exc:
@@ -147,7 +148,9 @@ async def _seed_demo(settings: Settings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = load_settings()
     schema.upgrade(settings.database_url)
-    print("smsdesk: database is up to date")
+    print(
+        f"smsdesk: database is up to date (revision {schema.head_revision(settings.database_url)})"
+    )
     return 0
 
 
