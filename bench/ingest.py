@@ -82,12 +82,17 @@ def process(cmd: list[str], env: dict[str, str], ready_url: str, log_path: Path)
             wait_ready(ready_url)
             yield proc
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a process we started, by its PID: SIGINT, then SIGKILL after 20 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def run_wrk(url: str, seconds: int, concurrency: int, prefix: str, lua: Path) -> dict:
@@ -180,12 +185,7 @@ def background(cmd: list[str], env: dict[str, str], log_path: Path):
             time.sleep(2)
             yield proc
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def report(args, bare: dict, rows: dict[str, dict]) -> None:

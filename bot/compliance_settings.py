@@ -133,6 +133,10 @@ def validate(settings: ComplianceSettings) -> None:
     clash = set(settings.opt_out_keywords) & set(settings.opt_in_keywords)
     if clash:
         raise InvalidSetting("opt_in_keywords", f"{sorted(clash)[0]!r} is also an opt-out keyword")
+    try:
+        settings.vocabulary()  # the classifier's own checks, Spanish merged in when on
+    except (ValueError, TypeError) as exc:
+        raise InvalidSetting("filler_words", str(exc)) from None
 
 
 def _check_text(name: str, text: str) -> None:

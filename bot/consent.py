@@ -66,6 +66,8 @@ async def confirm_possible_opt_out(
 ) -> ConsentEvent:
     """An agent read the flagged message and agrees it revokes consent."""
     conversation = await get_conversation(session, conversation_id)
+    if not conversation.possible_opt_out:
+        raise ConsentError("conversation", "has no possible opt-out to confirm")
     contact = await session.get_one(Contact, conversation.contact_id)
     settings = await compliance_settings.load(session)
     scope = GLOBAL_SCOPE if settings.scope == "global" else conversation.our_number

@@ -287,3 +287,19 @@ async def test_raw_sql_cannot_bypass_the_ledger_guard_either(engine):
     with pytest.raises(DBAPIError, match="append-only"):
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM consent_events"))
+
+
+def test_settings_refuse_a_filler_word_that_is_also_a_keyword():
+    with pytest.raises(compliance_settings.InvalidSetting) as caught:
+        compliance_settings.from_dict({"filler_words": ["please", "stop"]})
+    assert caught.value.field == "filler_words"
+
+
+async def test_confirming_twice_records_one_opt_out(engine, sessionmaker):
+    conversation_id = await text_in(engine, sessionmaker, "cancel my appointment please")
+    async with sessionmaker.begin() as session:
+        await consent.confirm_possible_opt_out(session, conversation_id, None)
+    with pytest.raises(consent.ConsentError):
+        async with sessionmaker.begin() as session:
+            await consent.confirm_possible_opt_out(session, conversation_id, None)
+    assert await count(sessionmaker, ConsentEvent) == 1
