@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import compliance_settings
@@ -192,14 +193,15 @@ async def _ledger(ctx: Inbound, kind: ConsentKind, method: ConsentMethod, **extr
 
 async def suppress(session: AsyncSession, phone_number: str, scope: str) -> int:
     """Record the opt-out and suppress everything queued to the number; return that count."""
-    if (
-        await session.scalar(
-            select(OptOut.id).where(OptOut.phone_number == phone_number, OptOut.our_number == scope)
-        )
-        is None
-    ):
-        session.add(OptOut(phone_number=phone_number, our_number=scope))
-        await session.flush()
+    found = await session.scalar(
+        select(OptOut.id).where(OptOut.phone_number == phone_number, OptOut.our_number == scope)
+    )
+    if found is None:
+        try:
+            async with session.begin_nested():  # a concurrent opt-out may insert it first
+                session.add(OptOut(phone_number=phone_number, our_number=scope))
+        except IntegrityError:
+            pass
     return await _suppress_queued(session, phone_number, scope)
 
 

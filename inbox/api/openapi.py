@@ -11,9 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.models import ConversationStatus, Direction, MessageStatus
+from bot.models import ConsentKind, ConsentMethod, ConversationStatus, Direction, MessageStatus
+from bot.optout_import import MAX_BYTES, MAX_ROWS, PHONE_HEADERS
 from inbox.api.conversations import CONVERSATIONS, MESSAGES
 from inbox.api.inputs import MAX_BODY_BYTES
+from inbox.api.optouts import OPT_OUTS
 from inbox.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, MIN_LIMIT
 from inbox.api.search import Searchable
 
@@ -78,6 +80,37 @@ def _json_body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref("schemas", schema)}}}
 
 
+FORBIDDEN = {"403": _ref("responses", "Forbidden")}
+
+
+def _unix_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"type": "integer"}, "description": description}
+
+
+def _possible_opt_out(verb: str, description: str) -> dict[str, Any]:
+    return {
+        "parameters": [_ref("parameters", "conversation_id")],
+        "post": {
+            "summary": f"{verb.capitalize()} the conversation's possible opt-out",
+            "description": description,
+            "operationId": f"{verb}PossibleOptOut",
+            "responses": {
+                "200": _ok("The conversation, its flag cleared.", "Conversation"),
+                **_errors("400", "404"),
+            },
+        },
+    }
+
+
+IMPORT_DESCRIPTION = (
+    "Admins only. A CSV with a header row naming the phone column "
+    f"({', '.join(PHONE_HEADERS)}; any case) and optionally a `reason` column, "
+    "or one column of numbers without a header; `,`, `;` or tab separated. "
+    f"At most {MAX_ROWS} rows and {MAX_BYTES // (1024 * 1024)} MB (413 beyond). Each "
+    "number is opted out of all our numbers; invalid rows are reported and skipped."
+)
+
+
 PATHS: dict[str, Any] = {
     "/openapi.json": {
         "get": {
@@ -132,6 +165,104 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/opt-outs": {
+        "get": {
+            "summary": "List opt-outs, newest first",
+            "operationId": "listOptOuts",
+            "parameters": _search_params(OPT_OUTS),
+            "responses": {"200": _ok("A page of opt-outs.", "OptOutPage"), **_errors("400")},
+        },
+        "post": {
+            "summary": "Record an opt-out; messages queued to the number are suppressed",
+            "description": "Idempotent: a number already opted out answers 200 with "
+            "`already_opted_out: true` and records nothing.",
+            "operationId": "createOptOut",
+            "requestBody": _json_body("NewOptOut"),
+            "responses": {
+                "200": _ok("The opt-out that blocks the number.", "OptOutResult"),
+                **_errors("400", "413"),
+            },
+        },
+    },
+    "/opt-outs/import": {
+        "post": {
+            "summary": "Import an opt-out list",
+            "description": IMPORT_DESCRIPTION,
+            "operationId": "importOptOuts",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {"schema": _ref("schemas", "OptOutImport")},
+                },
+            },
+            "responses": {
+                "200": _ok("The report, row by row.", "ImportReport"),
+                **_errors("400", "413"),
+                **FORBIDDEN,
+            },
+        }
+    },
+    "/opt-outs/{phone_number}": {
+        "parameters": [_ref("parameters", "phone_number")],
+        "delete": {
+            "summary": "Re-subscribe a number, with a reason and evidence of consent",
+            "description": "Admins only. Lifts the number's opt-outs for all our numbers.",
+            "operationId": "deleteOptOut",
+            "requestBody": _json_body("OptIn"),
+            "responses": {
+                "200": _ok("The opt-in written to the consent ledger.", "ConsentEvent"),
+                **_errors("400", "404", "413"),
+                **FORBIDDEN,
+            },
+        },
+    },
+    "/opt-outs/{phone_number}/history": {
+        "parameters": [_ref("parameters", "phone_number")],
+        "get": {
+            "summary": "The number's consent ledger, oldest first",
+            "operationId": "optOutHistory",
+            "parameters": [_ref("parameters", "page"), _ref("parameters", "limit")],
+            "responses": {
+                "200": _ok("A page of ledger events.", "ConsentEventPage"),
+                **_errors("400"),
+            },
+        },
+    },
+    "/consent/export.csv": {
+        "get": {
+            "summary": "Download the consent ledger as CSV evidence",
+            "description": "Not enveloped: a `text/csv` attachment. Cells a spreadsheet "
+            "would run as formulas are prefixed with `'`.",
+            "operationId": "exportConsentLedger",
+            "parameters": [
+                {
+                    "name": "phone_number",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Only this number (any format).",
+                },
+                _unix_param("date_from", "Events at or after this time, unix seconds."),
+                _unix_param("date_to", "Events up to this second, inclusive, unix seconds."),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The ledger, one event per row, oldest first.",
+                    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                **_errors("400"),
+            },
+        }
+    },
+    "/conversations/{conversation_id}/possible-opt-out/confirm": _possible_opt_out(
+        "confirm",
+        "Opts the number out (scope from the compliance settings), suppresses its queued "
+        "messages and queues the opt-out confirmation if enabled. 400 when nothing is flagged.",
+    ),
+    "/conversations/{conversation_id}/possible-opt-out/dismiss": _possible_opt_out(
+        "dismiss", "The message was not an opt-out. 400 when nothing is flagged."
+    ),
 }
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -145,8 +276,8 @@ SCHEMAS: dict[str, Any] = {
             "http_code": {"type": "integer", "description": "Repeats the HTTP status."},
             "response_code": {
                 "type": "string",
-                "description": "SUCCESS, or BAD_REQUEST, UNAUTHORIZED, OPTED_OUT, NOT_FOUND, "
-                "METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, INTERNAL_SERVER_ERROR.",
+                "description": "SUCCESS, or BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, OPTED_OUT, "
+                "NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, INTERNAL_SERVER_ERROR.",
             },
             "response_msg": {
                 "type": "string",
@@ -249,6 +380,115 @@ SCHEMAS: dict[str, Any] = {
             {"properties": {"data": {"items": _ref("schemas", "Message")}}},
         ]
     },
+    "OptOut": {
+        "type": "object",
+        "required": ["phone_number", "scope", "created_at"],
+        "properties": {
+            "phone_number": {"type": "string", "description": "E.164."},
+            "scope": {"type": "string", "description": "`''` for all our numbers, else one."},
+            "created_at": UNIX,
+        },
+    },
+    "OptOutResult": {
+        "allOf": [
+            _ref("schemas", "OptOut"),
+            {
+                "required": ["already_opted_out"],
+                "properties": {"already_opted_out": {"type": "boolean"}},
+            },
+        ]
+    },
+    "OptOutPage": {
+        "allOf": [
+            _ref("schemas", "Page"),
+            {"properties": {"data": {"items": _ref("schemas", "OptOut")}}},
+        ]
+    },
+    "NewOptOut": {
+        "type": "object",
+        "required": ["phone_number", "reason"],
+        "properties": {
+            "phone_number": {"type": "string", "description": "Any format, as `to`."},
+            "reason": {"type": "string", "description": "Kept in the consent ledger."},
+            "our_number": {
+                "type": "string",
+                "description": "Only this number of ours; all of them when absent.",
+            },
+        },
+    },
+    "OptIn": {
+        "type": "object",
+        "required": ["reason", "evidence"],
+        "properties": {
+            "reason": {"type": "string"},
+            "evidence": {"type": "string", "description": "Where the consent is recorded."},
+        },
+    },
+    "ConsentEvent": {
+        "type": "object",
+        "required": [
+            "id",
+            "phone_number",
+            "kind",
+            "method",
+            "scope",
+            "keyword",
+            "raw_text",
+            "provider_message_id",
+            "message_id",
+            "reason",
+            "evidence",
+            "user_id",
+            "created_at",
+        ],  # fmt: skip
+        "properties": {
+            "id": {"type": "integer"},
+            "phone_number": {"type": "string"},
+            "kind": {"type": "string", "enum": _values(ConsentKind)},
+            "method": {"type": "string", "enum": _values(ConsentMethod)},
+            "scope": {"type": "string", "description": "`''` for all our numbers."},
+            "keyword": NULLABLE_STRING,
+            "raw_text": NULLABLE_STRING,
+            "provider_message_id": NULLABLE_STRING,
+            "message_id": {"type": ["integer", "null"]},
+            "reason": NULLABLE_STRING,
+            "evidence": NULLABLE_STRING,
+            "user_id": {"type": ["integer", "null"]},
+            "created_at": UNIX,
+        },
+    },
+    "ConsentEventPage": {
+        "allOf": [
+            _ref("schemas", "Page"),
+            {"properties": {"data": {"items": _ref("schemas", "ConsentEvent")}}},
+        ]
+    },
+    "OptOutImport": {
+        "type": "object",
+        "required": ["csv"],
+        "properties": {"csv": {"type": "string", "description": "The file's text."}},
+    },
+    "ImportRow": {
+        "type": "object",
+        "required": ["line", "raw", "status", "message"],
+        "properties": {
+            "line": {"type": "integer", "description": "Line of the file, from 1."},
+            "raw": {"type": "string"},
+            "status": {"type": "string", "enum": ["added", "already", "invalid"]},
+            "message": {"type": "string"},
+        },
+    },
+    "ImportReport": {
+        "type": "object",
+        "required": ["added", "already", "invalid", "total", "rows"],
+        "properties": {
+            "added": {"type": "integer"},
+            "already": {"type": "integer"},
+            "invalid": {"type": "integer"},
+            "total": {"type": "integer"},
+            "rows": {"type": "array", "items": _ref("schemas", "ImportRow")},
+        },
+    },
     "Reply": {
         "type": "object",
         "required": ["body"],
@@ -285,7 +525,8 @@ RESPONSES: dict[str, Any] = {
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
     "OptedOut": _error("OPTED_OUT: the recipient opted out; nothing was queued."),
-    "NotFound": _error("NOT_FOUND: no such conversation."),
+    "Forbidden": _error("FORBIDDEN: only an admin may do this."),
+    "NotFound": _error("NOT_FOUND: no such conversation, or the number is not opted out."),
     "PayloadTooLarge": _error(f"PAYLOAD_TOO_LARGE: the body exceeds {MAX_BODY_BYTES} bytes."),
     "InternalError": _error("INTERNAL_SERVER_ERROR: our fault; it was logged."),
 }
@@ -313,6 +554,13 @@ PARAMETERS: dict[str, Any] = {
         "in": "path",
         "required": True,
         "schema": {"type": "integer"},
+    },
+    "phone_number": {
+        "name": "phone_number",
+        "in": "path",
+        "required": True,
+        "description": "Any format phonenumbers parses; URL-encode `+` as `%2B`.",
+        "schema": {"type": "string"},
     },
 }
 

@@ -1,5 +1,8 @@
 """Read models of the inbox pages: plain frozen dataclasses, never ORM objects.
 
+A thread is one timeline: its messages and its system events ("Opted out by
+"stop"", "HELP answered") merged in time order.
+
 The conversation list is keyset-paginated on ``(last_message_at, id)``, newest
 first, and costs a fixed number of statements per page whatever its length: the
 page itself, the last message of each listed thread, the opt-out state of the
@@ -10,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Contact, Conversation, Message
+from bot.models import Contact, Conversation, ConversationEvent, Message
 from bot.optout import blocked_pairs
 
 PAGE_SIZE = 50
@@ -67,10 +71,12 @@ class ThreadHeader:
     status: str
     opted_out: bool
     possible_opt_out: bool
+    possible_opt_out_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
 class MessageView:
+    is_event: ClassVar[bool] = False
     id: int
     direction: str
     body: str
@@ -78,13 +84,34 @@ class MessageView:
     at: str
     at_iso: str
     error_text: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """A system line of the thread, written by the bot or an agent's action."""
+
+    is_event: ClassVar[bool] = True
+    id: int
+    kind: str
+    text: str
+    at: str
+    at_iso: str
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Thread:
     header: ThreadHeader
     messages: list[MessageView]
+    events: list[EventView]
     older_hidden: bool
+
+    @property
+    def timeline(self) -> list[MessageView | EventView]:
+        """Messages and events in time order; a message goes before an event of the same instant."""
+        entries: list[MessageView | EventView] = [*self.messages, *self.events]
+        return sorted(entries, key=lambda entry: (entry.created_at, entry.is_event))
 
 
 def parse_cursor(text: str) -> Cursor:
@@ -209,7 +236,8 @@ def _row(row, preview: tuple[str, str], blocked: set[tuple[str, str]]) -> Conver
 
 
 async def find_thread(session: AsyncSession, conversation_id: int) -> Thread | None:
-    """The thread, oldest message first (the newest THREAD_LIMIT of them); None if unknown."""
+    """The thread, oldest message first (the newest THREAD_LIMIT of them) with the system
+    events of the same period; None if unknown."""
     found = (
         await session.execute(
             select(Conversation, Contact)
@@ -221,11 +249,15 @@ async def find_thread(session: AsyncSession, conversation_id: int) -> Thread | N
         return None
     conversation, contact = found
     messages = await _messages(session, conversation_id, THREAD_LIMIT + 1)
+    older_hidden = len(messages) > THREAD_LIMIT
+    messages = messages[-THREAD_LIMIT:]
+    since = messages[0].created_at if older_hidden else None
     blocked = await blocked_pairs(session, {(contact.phone_number, conversation.our_number)})
     return Thread(
         header=_header(conversation, contact, bool(blocked)),
-        messages=messages[-THREAD_LIMIT:],
-        older_hidden=len(messages) > THREAD_LIMIT,
+        messages=messages,
+        events=await _events(session, conversation_id, since, THREAD_LIMIT),
+        older_hidden=older_hidden,
     )
 
 
@@ -248,7 +280,34 @@ def _message(message: Message) -> MessageView:
         at=readable(message.created_at),
         at_iso=iso(message.created_at),
         error_text=message.error_text,
+        created_at=message.created_at,
     )
+
+
+async def _events(
+    session: AsyncSession, conversation_id: int, since: dt.datetime | None, limit: int
+) -> list[EventView]:
+    """The newest ``limit`` events (those from ``since`` on when older messages are hidden)."""
+    query = (
+        select(ConversationEvent)
+        .where(ConversationEvent.conversation_id == conversation_id)
+        .order_by(ConversationEvent.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(ConversationEvent.created_at >= since)
+    rows = (await session.scalars(query)).all()
+    return [
+        EventView(
+            id=e.id,
+            kind=e.kind,
+            text=e.text,
+            at=readable(e.created_at),
+            at_iso=iso(e.created_at),
+            created_at=e.created_at,
+        )
+        for e in reversed(rows)
+    ]
 
 
 def _header(conversation: Conversation, contact: Contact, opted_out: bool) -> ThreadHeader:
@@ -260,6 +319,7 @@ def _header(conversation: Conversation, contact: Contact, opted_out: bool) -> Th
         status=str(conversation.status),
         opted_out=opted_out,
         possible_opt_out=conversation.possible_opt_out,
+        possible_opt_out_at=conversation.possible_opt_out_at,
     )
 
 

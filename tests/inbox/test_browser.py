@@ -80,3 +80,47 @@ async def test_agent_answers_a_simulated_customer_and_sees_delivery(client, brow
     await expect(reply).to_have_count(1)
     await wait_for_status(page, reply, "delivered", DELIVERY_TIMEOUT_S)
     assert problems == []
+
+
+async def reload_until_visible(page: Page, locator, timeout_s: float) -> None:
+    """Reload until ``locator`` shows (the pipeline flags a message just after it is stored)."""
+    deadline = time.monotonic() + timeout_s
+    while not await locator.is_visible():
+        assert time.monotonic() < deadline, f"{locator} not shown after {timeout_s} s"
+        await asyncio.sleep(0.25)
+        await page.reload()
+
+
+async def test_agent_confirms_a_possible_opt_out_and_replies_are_disabled(client, browser):
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    await page.goto(str(client.make_url("/simulate")))
+    await page.get_by_label("From number").fill("+14155550189")
+    await page.get_by_label("Message").fill("cancel my appointment please")
+    await page.get_by_role("button", name="Send as customer").click()
+    await page.wait_for_url(re.compile(r"/\?sent=1$"))
+    await page.locator("li.thread", has_text="+14155550189").get_by_role("link").click()
+    await page.wait_for_url(re.compile(r"/conversations/\d+$"))
+
+    banner = page.locator("#possible-optout-banner")
+    await reload_until_visible(page, banner, DELIVERY_TIMEOUT_S)
+    await expect(banner.locator(".flagged-text")).to_have_text("cancel my appointment please")
+    await expect(banner.locator(".time-left")).to_have_text(re.compile(r"^\d+ business days left$"))
+    await expect(page.get_by_label("Reply")).to_be_enabled()
+    await banner.get_by_role("button", name="Confirm opt-out").click()
+
+    await page.wait_for_url(re.compile(r"/conversations/\d+$"))
+    await expect(page.locator("#optout-banner")).to_contain_text(
+        re.compile(r"This number opted out on \d{4}-\d\d-\d\d; replies are disabled")
+    )
+    await expect(banner).to_have_count(0)
+    await expect(page.get_by_label("Reply")).to_be_disabled()
+    await expect(page.get_by_role("button", name="Send reply")).to_be_disabled()
+    await expect(page.locator(".system-event").last).to_contain_text(
+        "Opt-out confirmed by an agent"
+    )
+    await expect(page.locator(".message-out")).to_contain_text("You're unsubscribed")
+    assert problems == []
