@@ -142,14 +142,20 @@ def main() -> None:
         bare = run_wrk(bare_url + PATH, args.seconds, args.concurrency, "bare", lua)
 
     rows = {}
-    for name, prefix, split in (("one process", "single", False), ("web + worker", "split", True)):
-        rows[name] = measure_smsdesk(args, lua, workdir, prefix, split)
+    modes = (
+        ("one process", "single", "inside"),
+        ("web + worker", "split", "beside"),
+        ("web only, no workers", "webonly", "none"),
+    )
+    for name, prefix, workers in modes:
+        rows[name] = measure_smsdesk(args, lua, workdir, prefix, workers)
     report(args, bare, rows)
     shutil.rmtree(workdir)
 
 
-def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, split: bool) -> dict:
-    """`serve --demo` (workers inside), or `serve --no-workers` beside `smsdesk worker`."""
+def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, workers: str) -> dict:
+    """`serve --demo` with its workers inside, or `serve --no-workers` with
+    `smsdesk worker` beside it, or alone (the webhook path by itself)."""
     db = workdir / f"{prefix}.db"
     env = {
         **os.environ,
@@ -160,10 +166,11 @@ def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, split: bool) ->
     smsdesk = str(Path(sys.executable).parent / "smsdesk")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = [smsdesk, "serve", "--demo", "--port", str(port)] + (["--no-workers"] if split else [])
+    serve = [smsdesk, "serve", "--demo", "--port", str(port)]
+    serve += [] if workers == "inside" else ["--no-workers"]
     with contextlib.ExitStack() as stack:
         stack.enter_context(process(serve, env, url + "/healthz", workdir / f"{prefix}.log"))
-        if split:
+        if workers == "beside":
             worker_env = {**env, "SMSDESK_PROVIDER": "simulator", "SMSDESK_SECRET_KEY": "b" * 40}
             stack.enter_context(background([smsdesk, "worker"], worker_env, workdir / "w.log"))
         row = run_wrk(url + PATH, args.seconds, args.concurrency, prefix, lua)

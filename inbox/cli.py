@@ -118,7 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from inbox.app import create_app
 
     print(f"smsdesk: inbox on http://{_display_host(args.host)}:{args.port}/", flush=True)
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=None)
+    app = create_app(settings, run_workers=not args.no_workers)
+    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
     return 0
 
 
