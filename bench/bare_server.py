@@ -3,6 +3,7 @@ ClickSend push form and answers 200, with nothing stored."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from aiohttp import web
@@ -18,6 +19,9 @@ async def inbound(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_post("/webhooks/clicksend/{token}/inbound", inbound)
+    gc.collect()  # the same garbage-collector tuning as `smsdesk serve` (inbox/cli.tune_gc)
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 
 

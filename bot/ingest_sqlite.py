@@ -187,3 +187,15 @@ def _by_ref(db: sqlite3.Connection, items: Sequence[ProviderReceipt]) -> dict:
         [*refs, Direction.OUT.value],
     )
     return dict(rows.fetchall())
+
+
+def mark_handled_batch(db: sqlite3.Connection, payloads: Sequence[Sequence[int]]) -> list[int]:
+    """bot.pipeline.mark_handled_batch in plain sqlite3."""
+    counts = []
+    for ids in payloads:
+        cursor = db.execute(
+            f"UPDATE messages SET status = ? WHERE id IN ({_marks(ids)}) AND status = ?",
+            [MessageStatus.HANDLED.value, *ids, MessageStatus.PENDING.value],
+        )
+        counts.append(cursor.rowcount)
+    return counts

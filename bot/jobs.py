@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import compliance_settings, events
 from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
-from bot.pipeline import handle_inbound, mark_handled, pending_inbound, triage
+from bot.groupcommit import GroupCommitWriter
+from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
 from bot.providers.base import SmsProvider
 from bot.sender import SenderState, send_round
 
@@ -58,6 +59,9 @@ class PipelineWorker:
     sessionmaker: async_sessionmaker
     bus: events.EventBus
     turns: WriteTurns = NO_TURNS
+    # With a group-commit writer, quiet messages are marked handled in the writer's
+    # next batch: no second writing connection competes with the webhooks.
+    writer: GroupCommitWriter | None = None
     _failed_until: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,12 +75,18 @@ class PipelineWorker:
         due = [item for item in batch if self._failed_until.get(item.id, 0) <= now]
         quiet, actionable = triage(due, vocabulary)
         if quiet:
-            async with self.turns.turn(), self.sessionmaker.begin() as session:
-                await mark_handled(session, quiet)
+            await self._mark_handled(quiet)
             self.bus.publish(events.MESSAGE_UPDATED, None)
         for message_id in actionable:
             await self._handle(message_id)
         return len(due)
+
+    async def _mark_handled(self, quiet: list[int]) -> None:
+        if self.writer is not None:
+            await self.writer.submit(HANDLED_KIND, quiet)
+            return
+        async with self.turns.turn(), self.sessionmaker.begin() as session:
+            await mark_handled(session, quiet)
 
     async def _handle(self, message_id: int) -> None:
         try:

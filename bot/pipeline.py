@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.compliance import compliance_step
 from bot.models import Contact, Conversation, Direction, Message, MessageStatus
@@ -67,6 +67,23 @@ def triage(batch: Iterable[Pending], vocabulary: Vocabulary) -> tuple[list[int],
         else:
             quiet.append(item.id)
     return quiet, actionable
+
+
+HANDLED_KIND = "handled"
+
+
+async def mark_handled_batch(conn: AsyncConnection, payloads: Sequence[Sequence[int]]) -> list[int]:
+    """Group-commit handler: each payload is one round's quiet message ids."""
+    table = Message.__table__
+    counts = []
+    for ids in payloads:
+        result = await conn.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.status == MessageStatus.PENDING)
+            .values(status=MessageStatus.HANDLED)
+        )
+        counts.append(result.rowcount)
+    return counts
 
 
 async def mark_handled(session: AsyncSession, message_ids: Sequence[int]) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot import ingest, ingest_sqlite, receipts
+from bot import ingest, ingest_sqlite, pipeline, receipts
 from bot.db import NO_TURNS, WriteTurns, is_sqlite
 from bot.groupcommit import Batches, CommitHook, GroupCommitWriter, Results
 
@@ -43,10 +43,12 @@ SyncHandler = Callable[[sqlite3.Connection, Sequence[Any]], Sequence[Any]]
 CORE_HANDLERS: dict[str, AsyncHandler] = {
     ingest.KIND: ingest.store_inbound_batch,
     receipts.KIND: receipts.apply_receipts_batch,
+    pipeline.HANDLED_KIND: pipeline.mark_handled_batch,
 }
 SQLITE_HANDLERS: dict[str, SyncHandler] = {
     ingest.KIND: ingest_sqlite.store_inbound_batch,
     receipts.KIND: ingest_sqlite.apply_receipts_batch,
+    pipeline.HANDLED_KIND: ingest_sqlite.mark_handled_batch,
 }
 
 

@@ -166,7 +166,9 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def start_workers(services: Services) -> list[asyncio.Task[None]]:
-    pipeline = PipelineWorker(services.sessionmaker, services.bus, turns=services.turns)
+    pipeline = PipelineWorker(
+        services.sessionmaker, services.bus, turns=services.turns, writer=services.writer
+    )
     sender = SenderWorker(
         services.sessionmaker,
         services.bus,

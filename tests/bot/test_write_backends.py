@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot import ingest, receipts, schema
+from bot import ingest, pipeline, receipts, schema
 from bot.db import create_engine, make_sessionmaker
 from bot.models import Contact, Conversation, Message, MessageStatus
 from bot.outbox import enqueue_to_number
@@ -153,3 +153,24 @@ async def test_both_backends_apply_receipts_the_same_way(fresh_copy):
         (MessageStatus.FAILED, "P-1", "off"),
         (MessageStatus.DELIVERED, "P-2", None),
     ]
+
+
+async def test_both_backends_mark_quiet_messages_handled(fresh_copy):
+    counts = {}
+    for name in ("core", "sqlite"):
+        url, engine, sessionmaker = fresh_copy(name)
+        backend = (
+            SqlAlchemyBackend(engine)
+            if name == "core"
+            else SqliteInlineBackend(make_url(url).database, "FULL")
+        )
+        stored = await store_with(backend, batch())
+        ids = sorted({r.message_id for r in stored})
+        result = await backend.apply({pipeline.HANDLED_KIND: [ids[:1], ids]})
+        async with sessionmaker() as session:
+            statuses = (await session.scalars(select(Message.status).order_by(Message.id))).all()
+        counts[name] = (result[pipeline.HANDLED_KIND], statuses)
+        await backend.close()
+        await engine.dispose()
+    assert counts["core"] == counts["sqlite"]
+    assert counts["sqlite"] == ([1, 2], [MessageStatus.HANDLED] * 3)
