@@ -17,8 +17,11 @@ from inbox.api.envelope import ApiError, bad_request
 MAX_BODY_BYTES = 16 * 1024
 
 
-async def json_object(request: web.Request) -> dict[str, Any]:
-    raw = await _read_capped(request)
+async def json_object(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    return parse_json_object(await read_capped(request, limit))
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
@@ -28,20 +31,21 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return payload
 
 
-async def _read_capped(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise _too_large()
+async def read_capped(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, or a 413 as soon as it passes ``limit`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
     raw = bytearray()
-    while len(raw) <= MAX_BODY_BYTES:
-        chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(raw))
+    while len(raw) <= limit:
+        chunk = await request.content.read(limit + 1 - len(raw))
         if not chunk:
             return bytes(raw)
         raw += chunk
-    raise _too_large()
+    raise _too_large(limit)
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, f"The request body is larger than {limit} bytes.")
 
 
 def required_text(payload: dict[str, Any], field: str) -> str:

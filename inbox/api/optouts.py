@@ -11,7 +11,6 @@ and in any format phonenumbers parses with SMSDESK_DEFAULT_REGION.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
@@ -36,7 +35,13 @@ from bot.phones import InvalidPhoneNumber, to_e164, to_e164_or_raw
 from inbox.api.auth import API_USER, ApiUser
 from inbox.api.conversations import path_conversation_id
 from inbox.api.envelope import ApiError, bad_request, envelope
-from inbox.api.inputs import json_object, optional_text, required_text
+from inbox.api.inputs import (
+    json_object,
+    optional_text,
+    parse_json_object,
+    read_capped,
+    required_text,
+)
 from inbox.api.items import conversation_item, unix
 from inbox.api.pagination import PageRequest, page_data, page_request
 from inbox.api.search import Searchable, order_clause, text_field, where_clause
@@ -230,38 +235,15 @@ async def _import(
 async def _import_text(request: web.Request) -> str:
     """The CSV of a ``text/csv`` body or of a JSON body ``{"csv": "..."}``."""
     if request.content_type == "application/json":
-        return required_text(_json(await _read_body(request)), "csv")
+        return required_text(parse_json_object(await read_capped(request, MAX_IMPORT_BODY)), "csv")
     if request.content_type not in CSV_TYPES:
         raise bad_request("Content-Type", "send text/csv, or application/json with a csv field")
-    raw = await _read_body(request)
+    raw = await read_capped(request, MAX_IMPORT_BODY)
     charset = request.charset or "utf-8"
     try:
         return raw.decode(charset)
     except (LookupError, UnicodeDecodeError):
         raise bad_request("csv", f"is not valid {charset[:20]} text") from None
-
-
-def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise bad_request("request body", "is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise bad_request("request body", "must be a JSON object")
-    return payload
-
-
-async def _read_body(request: web.Request) -> bytes:
-    limit = MAX_IMPORT_BODY
-    too_large = ApiError(413, f"The request body is larger than {limit} bytes.")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    raw = bytearray()
-    while chunk := await request.content.read(limit + 1 - len(raw)):
-        raw += chunk
-        if len(raw) > limit:
-            raise too_large
-    return bytes(raw)
 
 
 # -- possible opt-outs ------------------------------------------------------------
