@@ -32,6 +32,11 @@ def _to_e164(text: str, region: str) -> str:
         raise InvalidPhoneNumber(f"{text!r} is not a phone number ({exc._msg})") from None
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhoneNumber(f"{text!r} has the wrong length for a phone number")
+    if not text.startswith("+") and not phonenumbers.is_valid_number(number):
+        # A national number must be a real one of the default region: "0412 345 678"
+        # read as US would otherwise become +10412345678. Numbers given with + are
+        # trusted at a possible length (provider test numbers are not all "valid").
+        raise InvalidPhoneNumber(f"{text!r} is not a valid number in region {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

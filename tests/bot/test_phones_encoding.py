@@ -23,6 +23,7 @@ from bot.phones import InvalidPhoneNumber, to_e164, to_e164_or_raw
         ("07777 777777", "GB", "+447777777777"),
         ("011 44 7777 777777", "US", "+447777777777"),
         (" +447777777777 ", "GB", "+447777777777"),
+        ("+44777777777", "US", "+44777777777"),  # ClickSend test number: possible, not valid
     ],
 )
 def test_numbers_normalise_to_e164(raw, region, expected):
@@ -37,6 +38,7 @@ def test_numbers_normalise_to_e164(raw, region, expected):
         ("+1", "not a phone number"),
         ("12", "wrong length"),
         ("+1" + "2" * 40, "longer than 32"),
+        ("0412 345 678", "not a valid number in region US"),
     ],
 )
 def test_bad_numbers_are_refused_with_a_reason(raw, problem):

@@ -251,7 +251,7 @@ async def test_an_opt_out_for_one_of_our_numbers_suppresses_only_that_thread(
     _, on_theirs = await api.post(f"/conversations/{theirs}/messages", {"body": "b"})
     status, doc = await api.post(
         "/opt-outs",
-        {"phone_number": CUSTOMER, "reason": "asked", "our_number": "(555) 000-1111"},
+        {"phone_number": CUSTOMER, "reason": "asked", "our_number": "+1 (555) 000-1111"},
     )
     assert (status, doc["data"]["scope"], doc["data"]["already_opted_out"]) == (
         200,
