@@ -16,10 +16,10 @@ Every opt-in and opt-out is written to the append-only consent ledger.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -205,8 +205,26 @@ async def suppress(session: AsyncSession, phone_number: str, scope: str) -> int:
     return await _suppress_queued(session, phone_number, scope)
 
 
-async def _suppress_queued(session: AsyncSession, phone_number: str, scope: str) -> int:
-    threads = select(Conversation.id).join(Contact).where(Contact.phone_number == phone_number)
+async def suppress_everywhere(session: AsyncSession, phone_numbers: Sequence[str]) -> None:
+    """:func:`suppress` for many numbers at once, all our numbers (list imports)."""
+    for start in range(0, len(phone_numbers), BULK_CHUNK):
+        chunk = list(phone_numbers[start : start + BULK_CHUNK])
+        now = utcnow()
+        await session.execute(
+            insert(OptOut),
+            [{"phone_number": p, "our_number": GLOBAL_SCOPE, "created_at": now} for p in chunk],
+        )
+        await _suppress_queued(session, chunk, GLOBAL_SCOPE)
+
+
+BULK_CHUNK = 500
+
+
+async def _suppress_queued(
+    session: AsyncSession, phone_number: str | Sequence[str], scope: str
+) -> int:
+    phones = [phone_number] if isinstance(phone_number, str) else list(phone_number)
+    threads = select(Conversation.id).join(Contact).where(Contact.phone_number.in_(phones))
     if scope != GLOBAL_SCOPE:
         threads = threads.where(Conversation.our_number == scope)
     result = await session.execute(

@@ -12,12 +12,13 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import compliance_settings
-from bot.compliance import add_event, suppress, unsuppress
+from bot.compliance import add_event, suppress, suppress_everywhere, unsuppress
 from bot.contacts import get_conversation
+from bot.db import utcnow
 from bot.models import (
     ConsentEvent,
     ConsentKind,
@@ -25,6 +26,7 @@ from bot.models import (
     Contact,
     Conversation,
     MessagePurpose,
+    OptOut,
 )
 from bot.optout import GLOBAL_SCOPE, is_opted_out, opted_out_numbers
 from bot.outbox import enqueue_reply
@@ -129,6 +131,58 @@ async def record_opt_out(
     )
     await suppress(session, phone_number, scope)
     return event
+
+
+async def record_opt_outs(
+    session: AsyncSession,
+    entries: Sequence[tuple[str, str]],
+    *,
+    method: ConsentMethod,
+    user_id: int | None = None,
+) -> set[str]:
+    """Opt out many (phone, reason) pairs for all our numbers in a few statements;
+    return the numbers newly opted out (the others already were). Reasons must be
+    checked by the caller (:func:`check_reason`)."""
+    phones = list(dict.fromkeys(phone for phone, _ in entries))
+    globally = await _globally_opted_out(session, phones)
+    fresh = [phone for phone in phones if phone not in globally]
+    reasons = dict(entries)
+    now = utcnow()
+    if fresh:  # ORM bulk INSERT: one executemany, no per-object unit of work
+        await session.execute(
+            insert(ConsentEvent),
+            [
+                {
+                    "phone_number": phone,
+                    "scope": GLOBAL_SCOPE,
+                    "kind": ConsentKind.OPT_OUT,
+                    "method": method,
+                    "user_id": user_id,
+                    "reason": reasons[phone],
+                    "created_at": now,
+                }
+                for phone in fresh
+            ],
+        )
+    await suppress_everywhere(session, fresh)
+    return set(fresh)
+
+
+def check_reason(reason: str | None) -> str:
+    return _required("reason", reason)
+
+
+async def _globally_opted_out(session: AsyncSession, phones: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(phones), 500):
+        chunk = phones[start : start + 500]
+        rows = await session.scalars(
+            select(OptOut.phone_number).where(
+                OptOut.phone_number.in_(chunk), OptOut.our_number == GLOBAL_SCOPE
+            )
+        )
+        found.update(rows)
+    return found
 
 
 async def admin_opt_in(
