@@ -1,4 +1,5 @@
-"""Import an existing opt-out list (CSV) into the suppression list and the ledger.
+"""Import an existing opt-out list (CSV, or a provider's contact list) into the
+suppression list and the ledger.
 
 The file has a header row naming the phone column (``phone_number``, ``phone``,
 ``mobile`` or ``number``, any case) and optionally a ``reason`` column; a file
@@ -12,6 +13,10 @@ through :func:`bot.consent.record_opt_outs` in a few statements per 500 rows,
 one ledger event per added number,
 in the caller's transaction. Every data row gets a :class:`RowResult`: a bad
 row is reported with its line number and never stops the import.
+
+:func:`import_provider_list` does the same for a contact list kept at the
+provider (ClickSend keeps opt-outs as an ordinary contact list, §7): its numbers
+are read page by page, and a number's "line" is its position in the list, from 1.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.consent import ConsentError, check_reason, record_opt_outs
 from bot.models import ConsentMethod
 from bot.phones import InvalidPhoneNumber, to_e164
+from bot.providers.base import SmsProvider
 
 MAX_ROWS = 50_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -38,6 +44,8 @@ DELIMITERS = (",", ";", "\t")
 BOM = "\ufeff"
 _LOOKS_LIKE_NUMBER = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
 MIN_DIGITS = 3
+PROVIDER_PAGE_SIZE = 100
+MAX_PROVIDER_PAGES = -(-MAX_ROWS // PROVIDER_PAGE_SIZE) + 1  # a runaway has_more ends too
 
 Status = Literal["added", "already", "invalid"]
 
@@ -243,6 +251,71 @@ async def import_opt_outs(
 ) -> ImportReport:
     """Opt out every number of the file (all our numbers); the caller commits."""
     planned = plan(parse_csv(csv_text), default_region)
+    return await _apply(session, planned, method=method, reason=reason, user_id=user_id)
+
+
+async def fetch_provider_numbers(provider: SmsProvider, list_id: int) -> list[str]:
+    """Every phone number of the provider's list ``list_id``, in list order.
+
+    ImportTooLarge beyond ``MAX_ROWS`` numbers; ProviderError as the provider raised it.
+    """
+    numbers: list[str] = []
+    for page_number in range(1, MAX_PROVIDER_PAGES + 1):
+        page = await provider.fetch_list_numbers(list_id, page_number, PROVIDER_PAGE_SIZE)
+        numbers.extend(page.items)
+        if len(numbers) > MAX_ROWS:
+            break
+        if not page.has_more:
+            return numbers
+    raise ImportTooLarge(f"list {list_id}: has more than {MAX_ROWS} numbers; split it")
+
+
+async def import_provider_list(
+    session: AsyncSession,
+    provider: SmsProvider,
+    list_id: int,
+    *,
+    default_region: str,
+    user_id: int | None,
+) -> ImportReport:
+    """Opt out every number of the provider's contact list ``list_id``; the caller commits.
+
+    The numbers are all fetched before anything is written: a provider error or a
+    list that is too large leaves the database untouched.
+    """
+    numbers = await fetch_provider_numbers(provider, list_id)
+    return await record_provider_numbers(
+        session, numbers, list_id, default_region=default_region, user_id=user_id
+    )
+
+
+async def record_provider_numbers(
+    session: AsyncSession,
+    numbers: Sequence[str],
+    list_id: int,
+    *,
+    default_region: str,
+    user_id: int | None,
+) -> ImportReport:
+    """The writing half of :func:`import_provider_list`, for callers that fetch the
+    numbers before they open a transaction (no write lock held over the network)."""
+    rows = [CsvRow(line=position, raw=number) for position, number in enumerate(numbers, 1)]
+    planned = plan(rows, default_region)
+    reason = f"ClickSend list {list_id}"
+    return await _apply(
+        session, planned, method=ConsentMethod.PROVIDER, reason=reason, user_id=user_id
+    )
+
+
+async def _apply(
+    session: AsyncSession,
+    planned: Sequence[RowResult | Pending],
+    *,
+    method: ConsentMethod,
+    reason: str,
+    user_id: int | None,
+) -> ImportReport:
+    """Record the planned opt-outs, one report row per planned row, in order."""
     pending: list[Pending] = []
     results: dict[int, RowResult] = {}
     for index, item in enumerate(planned):

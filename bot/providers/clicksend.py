@@ -118,6 +118,23 @@ class ClickSendClient:
         data = await self._call("GET", "/account")
         return _account(data)
 
+    async def fetch_list_numbers(self, list_id: int, page: int = 1, limit: int = 100) -> Page[str]:
+        """GET /lists/{list_id}/contacts: the contacts' phone numbers as ClickSend has them.
+
+        Contacts without a phone number (email- or fax-only) are skipped; an unknown
+        list is a PermanentProviderError.
+        """
+        path = f"/lists/{int(list_id)}/contacts"
+        try:
+            data = await self._call("GET", path, params=_page_params(page, limit))
+        except PermanentProviderError as exc:
+            if exc.code == "NOT_FOUND":
+                raise PermanentProviderError(
+                    f"list {list_id} does not exist", code=exc.code
+                ) from None
+            raise
+        return _number_page(data)
+
     # -- transport -------------------------------------------------------------
 
     async def _call(
@@ -282,6 +299,19 @@ def _page(data: Any, parse: Callable[[Mapping[str, str]], T]) -> Page[T]:
         except (InvalidPayload, AttributeError, TypeError) as exc:
             log.warning("skipping malformed ClickSend item: %s", exc)
     return Page(items=items, has_more=_has_more(data))
+
+
+def _number_page(data: Any) -> Page[str]:
+    """A §1.7 page of §7 contacts → their non-empty ``phone_number`` values."""
+    if not isinstance(data, Mapping):
+        return Page(items=[], has_more=False)
+    raw_items = data.get("data")
+    numbers: list[str] = []
+    for raw in raw_items if isinstance(raw_items, list) else []:
+        number = _text(raw.get("phone_number")) if isinstance(raw, Mapping) else None
+        if number is not None and number.strip():
+            numbers.append(number.strip())
+    return Page(items=numbers, has_more=_has_more(data))
 
 
 def _has_more(data: Mapping[str, Any]) -> bool:

@@ -78,6 +78,8 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/sms/receipts", list_receipts)
     router.add_put("/sms/receipts-read", mark_receipts_read)
     router.add_get("/account", get_account)
+    router.add_get("/lists", list_lists)
+    router.add_get(r"/lists/{list_id}/contacts", list_contacts)
     router.add_post("/_simulator/inbound", control_inbound)
 
 
@@ -142,6 +144,26 @@ def _unread_after(items: list[dict], before: int | None) -> list[dict]:
     if before is None:
         return []
     return [item for item in items if int(item["timestamp"]) >= before]
+
+
+# -- contact lists (§6, §7) --------------------------------------------------------------
+
+
+async def list_lists(request: web.Request) -> web.Response:
+    """Lists in creation order (ClickSend lists them by id)."""
+    state = request.app[STATE]
+    items = [state.list_item(list_id) for list_id in sorted(state.lists)]
+    return envelope(paginate(request, items))
+
+
+async def list_contacts(request: web.Request) -> web.Response:
+    """A list's contacts, oldest first; an unknown or malformed list id is 404."""
+    state = request.app[STATE]
+    raw = request.match_info["list_id"]
+    list_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if list_id is None or list_id not in state.lists:
+        raise SimError(404, "NOT_FOUND", f"List #{raw[:20]} was not found.")
+    return envelope(paginate(request, state.contacts[list_id]))
 
 
 # -- history and account (§2.5, §12) ---------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import string
 import time
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +39,15 @@ TEST_NUMBERS = frozenset(
 DELIVERED_CODE = "201"
 DELIVERED_TEXT = "Success: Message received on handset."
 USER_ID = SUBACCOUNT_ID = 1
+FIRST_LIST_ID = 428  # as in the reference's examples
+FIRST_CONTACT_ID = 552786
+CONTACT_FIELDS = (
+    "contact_id", "list_id", "phone_number", "first_name", "last_name",
+    "custom_1", "custom_2", "custom_3", "custom_4", "date_added", "date_updated",
+    "fax_number", "organization_name", "email", "address_line_1", "address_line_2",
+    "address_city", "address_state", "address_postal_code", "address_country", "_list_name",
+)  # fmt: skip
+_EMAIL_ID_CHARS = string.ascii_uppercase + string.digits
 
 
 @dataclass
@@ -83,6 +94,10 @@ class SimulatorState:
         self.inbound: list[dict] = []  # unread, oldest first
         self.receipts: list[dict] = []  # unread, oldest first
         self.push_log: list[dict] = []
+        self.lists: dict[int, dict] = {}  # list_id -> §6 list object (without the count)
+        self.contacts: dict[int, list[dict]] = {}  # list_id -> §7 contacts, oldest first
+        self._next_list_id = FIRST_LIST_ID
+        self._next_contact_id = FIRST_CONTACT_ID
         self._inbound_ids: set[str] = set()
         self._sent_counts: Counter[str] = Counter()
         self._last_send: dict[tuple[str, str], float] = {}
@@ -99,6 +114,41 @@ class SimulatorState:
         if username not in self.accounts:
             self.accounts[username] = SimAccount(username, Decimal(self.config.balance))
         return self.accounts[username]
+
+    # -- contact lists (§6, §7) ---------------------------------------------------
+
+    def add_list(self, name: str) -> int:
+        """A new, empty contact list; its ``list_id``."""
+        list_id = self._next_list_id
+        self._next_list_id += 1
+        email_id = "".join(secrets.choice(_EMAIL_ID_CHARS) for _ in range(16))
+        self.lists[list_id] = {"list_id": list_id, "list_name": name, "list_email_id": email_id}
+        self.contacts[list_id] = []
+        return list_id
+
+    def add_list_contacts(self, list_id: int, phone_numbers: Sequence[str]) -> list[dict]:
+        """Append one contact per number (kept as given); KeyError for an unknown list."""
+        contacts = self.contacts[list_id]
+        now = str(int(time.time()))
+        added = []
+        for phone_number in phone_numbers:
+            contact: dict[str, Any] = dict.fromkeys(CONTACT_FIELDS)
+            contact.update(
+                contact_id=self._next_contact_id,
+                list_id=list_id,
+                phone_number=phone_number,
+                date_added=now,
+                date_updated=now,
+                _list_name=self.lists[list_id]["list_name"],
+            )
+            self._next_contact_id += 1
+            contacts.append(contact)
+            added.append(contact)
+        return added
+
+    def list_item(self, list_id: int) -> dict:
+        """The §6 list object, ``_contacts_count`` included."""
+        return {**self.lists[list_id], "_contacts_count": len(self.contacts[list_id])}
 
     # -- outbound ----------------------------------------------------------------
 

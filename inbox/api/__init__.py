@@ -43,6 +43,11 @@ def _add_consent_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/opt-outs", optouts.list_opt_outs, name="api.opt_outs", allow_head=False)
     router.add_post("/opt-outs", optouts.create_opt_out, name="api.opt_outs.create")
     router.add_post("/opt-outs/import", optouts.import_list, name="api.opt_outs.import_list")
+    router.add_post(
+        "/opt-outs/import-clicksend-list",
+        optouts.import_provider_list,
+        name="api.opt_outs.import_clicksend_list",
+    )
     router.add_delete(OPT_OUT, optouts.delete_opt_out, name="api.opt_out.delete")
     router.add_get(
         OPT_OUT + "/history", optouts.history, name="api.opt_out.history", allow_head=False

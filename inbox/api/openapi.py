@@ -203,6 +203,23 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/opt-outs/import-clicksend-list": {
+        "post": {
+            "summary": "Import the opt-out list kept in ClickSend",
+            "description": "Admins only. ClickSend keeps opt-outs as an ordinary contact "
+            f"list; every contact's phone number (at most {MAX_ROWS}, 413 beyond) is opted "
+            "out of all our numbers, recorded with method `provider`. Invalid numbers are "
+            "reported and skipped; a row's `line` is its position in the list, from 1.",
+            "operationId": "importClickSendOptOutList",
+            "requestBody": _json_body("ProviderListImport"),
+            "responses": {
+                "200": _ok("The report, number by number.", "ImportReport"),
+                **_errors("400", "413"),
+                **FORBIDDEN,
+                "502": _ref("responses", "ProviderError"),
+            },
+        }
+    },
     "/opt-outs/{phone_number}": {
         "parameters": [_ref("parameters", "phone_number")],
         "delete": {
@@ -468,6 +485,17 @@ SCHEMAS: dict[str, Any] = {
         "required": ["csv"],
         "properties": {"csv": {"type": "string", "description": "The file's text."}},
     },
+    "ProviderListImport": {
+        "type": "object",
+        "required": ["list_id"],
+        "properties": {
+            "list_id": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The ClickSend contact list holding the opt-outs.",
+            }
+        },
+    },
     "ImportRow": {
         "type": "object",
         "required": ["line", "raw", "status", "message"],
@@ -529,6 +557,10 @@ RESPONSES: dict[str, Any] = {
     "NotFound": _error("NOT_FOUND: no such conversation, or the number is not opted out."),
     "PayloadTooLarge": _error(f"PAYLOAD_TOO_LARGE: the body exceeds {MAX_BODY_BYTES} bytes."),
     "InternalError": _error("INTERNAL_SERVER_ERROR: our fault; it was logged."),
+    "ProviderError": _error(
+        "PROVIDER_ERROR: the SMS provider refused or failed (e.g. no such list); "
+        "`response_msg` says why. Nothing was imported."
+    ),
 }
 
 PARAMETERS: dict[str, Any] = {

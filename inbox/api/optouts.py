@@ -1,5 +1,5 @@
-"""Opt-outs and consent over the API: list, record, re-subscribe, history, export, import,
-and an agent's verdict on a possible opt-out.
+"""Opt-outs and consent over the API: list, record, re-subscribe, history, export, import
+(a CSV, or a ClickSend contact list), and an agent's verdict on a possible opt-out.
 
 Handlers read and check their input, then call bot/consent (or bot/optout_import)
 in one transaction. Re-subscribing a number and importing a list are for admins
@@ -32,6 +32,7 @@ from bot.contacts import NotFound, get_conversation
 from bot.models import ConsentEvent, ConsentMethod, Contact, OptOut, Role, User
 from bot.optout import GLOBAL_SCOPE, is_opted_out
 from bot.phones import InvalidPhoneNumber, to_e164, to_e164_or_raw
+from bot.providers.base import ProviderError
 from inbox.api.auth import API_USER, ApiUser
 from inbox.api.conversations import path_conversation_id
 from inbox.api.envelope import ApiError, bad_request, envelope
@@ -58,6 +59,8 @@ OPT_OUTS = Searchable(
 CSV_TYPES = frozenset({"text/csv", "text/plain"})
 MAX_IMPORT_BODY = 2 * optout_import.MAX_BYTES  # room for JSON escapes; the CSV is capped after
 MAX_SCOPE = 20
+MAX_LIST_ID = 2**63 - 1
+PROVIDER_ERROR = "PROVIDER_ERROR"
 MAX_UNIX = 253_402_300_798  # 9999-12-31T23:59:58Z, so date_to + 1 s still fits
 T = TypeVar("T")
 EXPORT_HEADERS = {
@@ -244,6 +247,42 @@ async def _import_text(request: web.Request) -> str:
         return raw.decode(charset)
     except (LookupError, UnicodeDecodeError):
         raise bad_request("csv", f"is not valid {charset[:20]} text") from None
+
+
+async def import_provider_list(request: web.Request) -> web.Response:
+    """Opt out every number of a ClickSend contact list (``{"list_id": 123}``)."""
+    payload = await json_object(request)
+    services = request.config_dict[SERVICES]
+    async with services.sessionmaker() as session:
+        await require_admin(session, request[API_USER], "import opt-outs")
+    list_id = _list_id(payload)
+    if services.provider is None:
+        raise ApiError(502, "No SMS provider is configured.", response_code=PROVIDER_ERROR)
+    try:  # fetched before the transaction: no write lock is held over the network
+        numbers = await optout_import.fetch_provider_numbers(services.provider, list_id)
+    except optout_import.ImportTooLarge as exc:
+        raise ApiError(413, str(exc)) from None
+    except ProviderError as exc:
+        raise ApiError(502, str(exc), response_code=PROVIDER_ERROR) from None
+    async with services.sessionmaker.begin() as session:
+        report = await optout_import.record_provider_numbers(
+            session,
+            numbers,
+            list_id,
+            default_region=_region(request),
+            user_id=request[API_USER].id,
+        )
+    message = f"Imported: {report.added} added, {report.already} already, {report.invalid} invalid."
+    return envelope(report_item(report), response_msg=message)
+
+
+def _list_id(payload: Mapping[str, Any]) -> int:
+    value = payload.get("list_id")
+    if value is None:
+        raise bad_request("list_id", "is required")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIST_ID:
+        raise bad_request("list_id", "must be a positive integer")
+    return value
 
 
 # -- possible opt-outs ------------------------------------------------------------

@@ -18,11 +18,13 @@ from bot.optout_import import (
     delimiter_of,
     header_key,
     import_opt_outs,
+    import_provider_list,
     looks_like_number,
     parse_csv,
     plan,
 )
 from bot.outbox import enqueue_to_number
+from bot.providers.base import Page, PermanentProviderError
 from inbox.auth import create_user
 
 # -- parsing ----------------------------------------------------------------------
@@ -349,3 +351,73 @@ async def test_a_refused_file_writes_nothing(sessionmaker):
             await import_opt_outs(session, text, default_region="US", user_id=None)
     assert await _ledger(sessionmaker) == []
     assert await _opt_outs(sessionmaker) == []
+
+
+# -- a provider's contact list ------------------------------------------------------------
+
+
+class FakeListProvider:
+    """Serves ``pages`` of list 77 and records each call; other lists raise."""
+
+    name = "fake"
+
+    def __init__(self, pages: list[list[str]]) -> None:
+        self.pages = pages
+        self.calls: list[tuple[int, int, int]] = []
+
+    async def fetch_list_numbers(self, list_id: int, page: int = 1, limit: int = 100) -> Page[str]:
+        self.calls.append((list_id, page, limit))
+        if list_id != 77:
+            raise PermanentProviderError(f"list {list_id} does not exist")
+        return Page(items=self.pages[page - 1], has_more=page < len(self.pages))
+
+
+async def test_import_provider_list_pages_through_and_records_provider_opt_outs(sessionmaker):
+    async with sessionmaker.begin() as session:
+        admin = await create_user(session, "admin@example.com", "password123", Role.ADMIN)
+        session.add(OptOut(phone_number="+14155550103", our_number=""))
+    provider = FakeListProvider(
+        [["+14155550101", "call me"], ["(415) 555-0102", "+1 415 555 0101"], ["+14155550103"]]
+    )
+    async with sessionmaker.begin() as session:
+        report = await import_provider_list(
+            session, provider, 77, default_region="US", user_id=admin.id
+        )
+    assert provider.calls == [(77, 1, 100), (77, 2, 100), (77, 3, 100)]
+    assert report == ImportReport(
+        (
+            RowResult(1, "+14155550101", "added", "+14155550101 opted out"),
+            RowResult(
+                2,
+                "call me",
+                "invalid",
+                "'call me' is not a phone number "
+                "(The string supplied did not seem to be a phone number.)",
+            ),
+            RowResult(3, "(415) 555-0102", "added", "+14155550102 opted out"),
+            RowResult(4, "+1 415 555 0101", "already", "+14155550101 repeats line 1"),
+            RowResult(5, "+14155550103", "already", "+14155550103 is already opted out"),
+        )
+    )
+    assert await _ledger(sessionmaker) == [
+        ("+14155550101", "", "opt_out", ConsentMethod.PROVIDER, "ClickSend list 77", admin.id),
+        ("+14155550102", "", "opt_out", ConsentMethod.PROVIDER, "ClickSend list 77", admin.id),
+    ]
+
+
+async def test_import_provider_list_errors_write_nothing(sessionmaker):
+    provider = FakeListProvider([["+14155550101"]])
+    with pytest.raises(PermanentProviderError, match="list 5 does not exist"):
+        async with sessionmaker.begin() as session:
+            await import_provider_list(session, provider, 5, default_region="US", user_id=None)
+    assert await _ledger(sessionmaker) == []
+
+
+async def test_a_provider_list_beyond_the_bound_is_refused_whole(sessionmaker):
+    page = [f"+1415{i:07d}" for i in range(100)]
+    provider = FakeListProvider([page] * (MAX_ROWS // 100 + 2))
+    with pytest.raises(ImportTooLarge, match=f"more than {MAX_ROWS} numbers"):
+        async with sessionmaker.begin() as session:
+            await import_provider_list(session, provider, 77, default_region="US", user_id=None)
+    assert len(provider.calls) == MAX_ROWS // 100 + 1
+    assert await _ledger(sessionmaker) == []

@@ -519,3 +519,54 @@ async def test_get_account_without_balance_is_temporary(fake, data):
     fake.answer(json=ok(data))
     with pytest.raises(TemporaryProviderError):
         await fake.client.get_account()
+
+
+# -- contact lists (opt-out import) ---------------------------------------------------
+
+
+async def test_fetch_list_numbers_parses_the_contacts_fixture(fake):
+    fake.answer(json=fixture("contacts_page.json"))
+    page = await fake.client.fetch_list_numbers(428, page=2, limit=50)
+    request = fake.last
+    assert request.method == "GET"
+    assert str(request.url) == BASE + "/lists/428/contacts?page=2&limit=50"
+    assert request.headers["Authorization"] == AUTH_HEADER
+    assert list(page.items) == ["+16783270696", "+16783270697"]
+    assert page.has_more is False
+
+
+@pytest.mark.parametrize(
+    ("page", "limit", "params"),
+    [(1, 5, ("1", "15")), (0, 500, ("1", "100")), (3, 100, ("3", "100"))],
+)
+async def test_fetch_list_numbers_clamps_limit(fake, page, limit, params):
+    fake.answer(json=ok({"data": [], "current_page": 1, "last_page": 1}))
+    await fake.client.fetch_list_numbers(7, page, limit)
+    assert (fake.last.url.params["page"], fake.last.url.params["limit"]) == params
+
+
+async def test_fetch_list_numbers_skips_contacts_without_a_number(fake):
+    contacts = [
+        {"contact_id": 1, "phone_number": None, "email": "a@x.io"},
+        {"contact_id": 2, "phone_number": ""},
+        {"contact_id": 3},
+        "junk",
+        {"contact_id": 4, "phone_number": "+14155550101"},
+    ]
+    fake.answer(json=ok({"data": contacts, "current_page": 1, "last_page": 2}))
+    page = await fake.client.fetch_list_numbers(428)
+    assert list(page.items) == ["+14155550101"]
+    assert page.has_more is True
+
+
+async def test_fetch_list_numbers_of_an_unknown_list_is_permanent(fake):
+    fake.answer(404, json=_error_body(404, "NOT_FOUND"))
+    with pytest.raises(PermanentProviderError, match="^list 999 does not exist$"):
+        await fake.client.fetch_list_numbers(999)
+    assert fake.last.url.path == "/v3/lists/999/contacts"
+
+
+async def test_fetch_list_numbers_other_errors_keep_their_class(fake):
+    fake.answer(401, json=_error_body(401, "INVALID_CREDENTIALS"))
+    with pytest.raises(AccountProviderError):
+        await fake.client.fetch_list_numbers(428)

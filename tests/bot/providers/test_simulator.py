@@ -611,3 +611,56 @@ async def test_app_cleanup_stops_background_tasks(hook_url, aiohttp_client):
     async with asyncio.timeout(2):
         await state.wait_idle()  # the 60 s retry sleep was cancelled by on_cleanup
     assert len(hook.calls) == 1
+
+
+# -- contact lists (§6, §7) -------------------------------------------------------------
+
+
+async def test_lists_are_paginated_list_objects(sim):
+    empty = sim.state.add_list("Opt-Out List")
+    full = sim.state.add_list("Customers")
+    sim.state.add_list_contacts(full, ["+14155550101", "+14155550102"])
+    status, body = await sim.call("GET", "/lists")
+    assert (status, body["response_code"]) == (200, "SUCCESS")
+    assert set(body) == ENVELOPE_KEYS
+    data = body["data"]
+    assert set(data) == PAGE_KEYS == set(fixture("lists_page.json")["data"])
+    assert (data["total"], data["current_page"], data["last_page"]) == (2, 1, 1)
+    items = data["data"]
+    assert all(set(item) == set(fixture("lists_page.json")["data"]["data"][0]) for item in items)
+    assert [(i["list_id"], i["list_name"], i["_contacts_count"]) for i in items] == [
+        (empty, "Opt-Out List", 0),
+        (full, "Customers", 2),
+    ]
+    assert all(re.fullmatch(r"[A-Z0-9]{16}", item["list_email_id"]) for item in items)
+
+
+async def test_list_contacts_are_paginated_contact_objects(sim):
+    list_id = sim.state.add_list("Opt-Out List")
+    numbers = [f"+1415555{i:04d}" for i in range(20)]
+    sim.state.add_list_contacts(list_id, numbers)
+    status, body = await sim.call("GET", f"/lists/{list_id}/contacts?page=2&limit=15")
+    assert (status, body["response_code"]) == (200, "SUCCESS")
+    data = body["data"]
+    assert set(data) == PAGE_KEYS
+    assert (data["total"], data["current_page"], data["last_page"]) == (20, 2, 2)
+    assert [c["phone_number"] for c in data["data"]] == numbers[15:]
+    contact = data["data"][0]
+    assert set(contact) == set(fixture("contacts_page.json")["data"]["data"][0])
+    assert (contact["list_id"], contact["_list_name"]) == (list_id, "Opt-Out List")
+    assert contact["first_name"] is None and contact["email"] is None
+    assert isinstance(contact["contact_id"], int)
+    assert sim.state.requests[-1]["path"] == f"/lists/{list_id}/contacts"
+
+
+@pytest.mark.parametrize("list_id", ["999", "abc", "1" * 40])
+async def test_contacts_of_an_unknown_list_are_a_404_envelope(sim, list_id):
+    sim.state.add_list("Opt-Out List")
+    status, body = await sim.call("GET", f"/lists/{list_id}/contacts")
+    assert (status, body["http_code"], body["response_code"]) == (404, 404, "NOT_FOUND")
+    assert set(body) == ENVELOPE_KEYS
+
+
+async def test_list_routes_need_credentials(sim):
+    status, body = await sim.call("GET", "/lists", auth={})
+    assert (status, body["response_code"]) == (401, "MISSING_CREDENTIALS")

@@ -745,3 +745,82 @@ async def test_dismissing_when_nothing_is_flagged_is_a_400_naming_conversation(a
 async def test_an_unknown_conversation_is_a_404(api, verb):
     status, doc = await api.post(f"/conversations/424242/possible-opt-out/{verb}")
     _assert_error(status, doc, 404, "NOT_FOUND", "conversation")
+
+
+# -- POST /opt-outs/import-clicksend-list ----------------------------------------------
+
+CLICKSEND_IMPORT = "/opt-outs/import-clicksend-list"
+
+
+def _sim_list(client, *numbers: str) -> int:
+    state = client.services.simulator
+    list_id = state.add_list("Opt-Out List")
+    state.add_list_contacts(list_id, list(numbers))
+    return list_id
+
+
+async def test_an_admin_imports_a_clicksend_list(admin, sessionmaker):
+    await _add_opt_out(sessionmaker, "+14155550103", EPOCH)
+    many = [f"+1415666{i:04d}" for i in range(120)]  # two provider pages
+    list_id = _sim_list(admin, "(415) 555-0101", "call me", "+14155550101", "+14155550103", *many)
+    status, doc = await admin.post(CLICKSEND_IMPORT, {"list_id": list_id})
+    assert (status, doc["response_code"]) == (200, "SUCCESS"), doc
+    assert doc["response_msg"] == "Imported: 121 added, 2 already, 1 invalid."
+    data = doc["data"]
+    assert (data["added"], data["already"], data["invalid"], data["total"]) == (121, 2, 1, 124)
+    assert data["rows"][:4] == [
+        {"line": 1, "raw": "(415) 555-0101", "status": "added", "message": f"{CUSTOMER} opted out"},
+        {
+            "line": 2,
+            "raw": "call me",
+            "status": "invalid",
+            "message": f"'call me' is not a phone number {NOT_A_NUMBER}",
+        },
+        {"line": 3, "raw": CUSTOMER, "status": "already", "message": f"{CUSTOMER} repeats line 1"},
+        {
+            "line": 4,
+            "raw": "+14155550103",
+            "status": "already",
+            "message": "+14155550103 is already opted out",
+        },
+    ]
+    admin_id = await _user_id(sessionmaker, ADMIN_EMAIL)
+    ledger = await _ledger(sessionmaker)
+    assert len(ledger) == 121
+    assert ledger[0] == (
+        CUSTOMER, "", "opt_out", "provider", f"ClickSend list {list_id}", None, admin_id
+    )  # fmt: skip
+    assert {row[3] for row in ledger} == {ConsentMethod.PROVIDER}
+    status, listed = await admin.get("/opt-outs", {"q": f"phone_number:{CUSTOMER}"})
+    assert [item["phone_number"] for item in listed["data"]["data"]] == [CUSTOMER]
+
+
+async def test_an_agent_may_not_import_a_clicksend_list(api, sessionmaker):
+    list_id = _sim_list(api, CUSTOMER)
+    status, doc = await api.post(CLICKSEND_IMPORT, {"list_id": list_id})
+    _assert_error(status, doc, 403, "FORBIDDEN", "Only an admin may import opt-outs")
+    assert await _ledger(sessionmaker) == []
+
+
+async def test_an_unknown_clicksend_list_is_a_502_provider_error(admin, sessionmaker):
+    status, doc = await admin.post(CLICKSEND_IMPORT, {"list_id": 999_999})
+    _assert_error(status, doc, 502, "PROVIDER_ERROR", "list 999999 does not exist")
+    assert await _ledger(sessionmaker) == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "list_id: is required"),
+        ({"list_id": "428"}, "list_id: must be a positive integer"),
+        ({"list_id": 0}, "list_id: must be a positive integer"),
+        ({"list_id": True}, "list_id: must be a positive integer"),
+        ({"list_id": 4.5}, "list_id: must be a positive integer"),
+        ({"list_id": 2**64}, "list_id: must be a positive integer"),
+        ([1], "request body: must be a JSON object"),
+    ],
+)
+async def test_a_bad_list_id_is_a_400_naming_it(admin, sessionmaker, payload, field):
+    status, doc = await admin.post(CLICKSEND_IMPORT, payload)
+    _assert_error(status, doc, 400, "BAD_REQUEST", field)
+    assert await _ledger(sessionmaker) == []
