@@ -80,7 +80,6 @@ async def enqueue_to_number(
 ) -> Message:
     """Queue a message to a number (E.164), opening its thread if there is none."""
     message = _new(body, purpose, author_user_id, None)
-    await check_send_allowed(session, phone_number, our_number, purpose)
     contact = await get_or_create_contact(session, phone_number)
     conversation = await get_or_create_conversation(session, contact, our_number)
     return await _enqueue(session, contact, conversation, message)
