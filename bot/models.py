@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, EnumText, utcnow
@@ -131,6 +131,12 @@ class Conversation(Base):
     possible_opt_out_at: Mapped[dt.datetime | None] = mapped_column()
     last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    assigned_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # Left for a person: a bot storm cap tripped, a reply template failed to render …
+    needs_agent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    needs_agent_reason: Mapped[str | None] = mapped_column(Text)
 
     contact: Mapped[Contact] = relationship(lazy="raise")
 
@@ -251,3 +257,127 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tags"
+    __table_args__ = (Index("ix_contact_tags_tag", "tag"),)
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class ContactList(Base):
+    """A named list of contacts (ClickSend's contact lists): rule conditions and
+    actions, campaign audiences."""
+
+    __tablename__ = "contact_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ContactListMember(Base):
+    __tablename__ = "contact_list_members"
+    __table_args__ = (Index("ix_contact_list_members_contact", "contact_id"),)
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConversationLabel(Base):
+    __tablename__ = "conversation_labels"
+    __table_args__ = (Index("ix_conversation_labels_label", "label"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class MessageTemplate(Base):
+    """A named message template (ClickSend's /sms/templates shape) shared by rules,
+    agents' canned replies and campaigns."""
+
+    __tablename__ = "message_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Rule(Base):
+    """A keyword rule. ``numbers`` empty means every number of ours ('*');
+    ``match_type`` is a :class:`bot.matching.MatchType` value; ``conditions`` and
+    ``actions`` are lists of plain JSON objects validated by :mod:`bot.rules`."""
+
+    __tablename__ = "rules"
+    __table_args__ = (Index("ix_rules_order", "enabled", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    priority: Mapped[int] = mapped_column(default=100)
+    numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    match_type: Mapped[str] = mapped_column(String(20))
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    continue_matching: Mapped[bool] = mapped_column(default=False)
+    cooldown_s: Mapped[int] = mapped_column(default=300)
+    hit_count: Mapped[int] = mapped_column(default=0)
+    last_hit_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RuleCooldown(Base):
+    """When a rule last replied to a number: a rule replies at most once per cooldown."""
+
+    __tablename__ = "rule_cooldowns"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_fired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ForwardStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Forward(Base):
+    """A message to forward to a URL or by email, delivered by a worker with retries
+    (never inline in ingest or the pipeline transaction)."""
+
+    __tablename__ = "forwards"
+    __table_args__ = (Index("ix_forwards_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(10))  # url | email
+    target: Mapped[str] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(String(10))  # post | get | json for URLs
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[ForwardStatus] = mapped_column(
+        EnumText(ForwardStatus), default=ForwardStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
