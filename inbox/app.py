@@ -20,9 +20,10 @@ import jinja2
 from aiohttp import web
 
 from bot import appsettings, events, ingest
-from bot.config import ProviderName, Settings
+from bot.config import InboundMode, ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import PipelineWorker, SenderWorker
+from bot.jobs import AccountWorker, PipelineWorker, PollerWorker, SenderWorker
+from bot.poller import Poller
 from bot.providers.clicksend import ClickSendClient
 from bot.web import WebhookContext, create_webhook_app
 from bot.write_backends import make_writer
@@ -73,6 +74,7 @@ def _build_services(settings: Settings) -> Services:
         sessionmaker=make_sessionmaker(engine),
         turns=write_turns_for(settings.database_url),
     )
+    services.default_sender.configured = settings.sender_id
     services.writer = make_writer(
         engine,
         settings.database_url,
@@ -122,6 +124,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         services.secret_key = settings.secret_key or await appsettings.get_or_create(
             session, appsettings.SECRET_KEY, appsettings.new_token
         )
+        services.default_sender.saved = await appsettings.find(session, appsettings.SENDER_ID)
     if services.simulator is not None:
         _point_simulator_at_us(services)
     yield
@@ -176,11 +179,30 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         default_sender=services.settings.sender_id,
         state=services.sender_state,
         turns=services.turns,
+        live_sender=services.default_sender,
     )
-    return [
+    account = AccountWorker(
+        services.provider,
+        services.sessionmaker,
+        services.bus,
+        services.account,
+        services.sender_state,
+        services.default_sender,
+    )
+    tasks = [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
+        asyncio.create_task(account.run(), name="account-worker"),
     ]
+    if services.settings.inbound_mode in (InboundMode.POLL, InboundMode.BOTH):
+        tasks.append(asyncio.create_task(poller_worker(services).run(), name="poller-worker"))
+    return tasks
+
+
+def poller_worker(services: Services) -> PollerWorker:
+    settings = services.settings
+    poller = Poller(services.provider, services.writer, default_region=settings.default_region)
+    return PollerWorker(poller, interval_s=settings.poll_interval_s)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=cmd_simulator)
 
     worker = commands.add_parser(
-        "worker", help="sender and pipeline workers without the web server"
+        "worker", help="sender, pipeline, poller and account workers without the web server"
     )
     worker.set_defaults(handler=cmd_worker)
     return parser

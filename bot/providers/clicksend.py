@@ -98,8 +98,14 @@ class ClickSendClient:
                 raise
 
     async def fetch_receipts(self, page: int = 1, limit: int = 100) -> Page[DeliveryReceipt]:
-        """GET /sms/receipts: unread delivery receipts (``status_code`` "201" = delivered)."""
-        data = await self._call("GET", "/sms/receipts", params=_page_params(page, limit))
+        """GET /sms/receipts: unread delivery receipts, oldest first (``status_code`` "201"
+        = delivered).
+
+        Oldest first (``order_by=timestamp:asc``, reference §1.8) lets a caller that
+        stops paging early still mark read by ``date_before`` without skipping any.
+        """
+        params = {**_page_params(page, limit), "order_by": "timestamp:asc"}
+        data = await self._call("GET", "/sms/receipts", params=params)
         return _page(data, parse_receipt_push)
 
     async def mark_receipts_read(self, before: dt.datetime) -> None:
@@ -143,7 +149,7 @@ class ClickSendClient:
         path: str,
         *,
         json_body: Any = None,
-        params: Mapping[str, int] | None = None,
+        params: Mapping[str, int | str] | None = None,
         timeout_s: float = READ_TIMEOUT_S,
     ) -> Any:
         """One request → the envelope's ``data``, or a ProviderError.
