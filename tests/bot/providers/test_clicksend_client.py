@@ -355,7 +355,7 @@ async def test_fetch_inbound_parses_fixture(fake):
     request = fake.last
     assert request.method == "GET"
     assert request.url.path == "/v3/sms/inbound"
-    assert dict(request.url.params) == {"page": "1", "limit": "100"}
+    assert dict(request.url.params) == {"page": "1", "limit": "100", "order_by": "timestamp:asc"}
     assert request.headers["Authorization"] == AUTH_HEADER
     assert page.has_more is False
     assert len(page.items) == 3
