@@ -132,6 +132,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _point_simulator_at_us(services: Services) -> None:
+    """Push rules for the demo simulator, as an operator would set them in ClickSend:
+    none in poll mode, so the simulator keeps replies and receipts for the poller."""
+    if services.settings.inbound_mode is InboundMode.POLL:
+        return
     base = local_base_url(services.settings) + f"/webhooks/clicksend/{services.webhook_tokens[0]}"
     services.simulator.config.inbound_push_url = base + "/inbound"
     services.simulator.config.receipt_push_url = base + "/receipts"
