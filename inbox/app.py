@@ -41,13 +41,19 @@ SIM_USERNAME = "demo"
 SIM_API_KEY = "demo-api-key"
 
 
-def create_app(settings: Settings, *, run_workers: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, run_workers: bool = True, check_account: bool | None = None
+) -> web.Application:
+    """``check_account`` (default: with the workers) runs the account check alone, for
+    `serve --no-workers`, whose header still shows the balance."""
     app = web.Application(middlewares=[security_headers, error_pages])
     services = _build_services(settings)
     app[SERVICES] = services
     app.cleanup_ctx.extend([_database_ctx, _writer_ctx, _provider_ctx])
     if run_workers:
         app.cleanup_ctx.append(_workers_ctx)
+    elif check_account:
+        app.cleanup_ctx.append(_account_ctx)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -172,6 +178,23 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks(tasks)
 
 
+async def _account_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(account_worker(app[SERVICES]).run(), name="account-worker")
+    yield
+    await stop_tasks([task])
+
+
+def account_worker(services: Services) -> AccountWorker:
+    return AccountWorker(
+        services.provider,
+        services.sessionmaker,
+        services.bus,
+        services.account,
+        services.sender_state,
+        services.default_sender,
+    )
+
+
 def start_workers(services: Services) -> list[asyncio.Task[None]]:
     pipeline = PipelineWorker(
         services.sessionmaker, services.bus, turns=services.turns, writer=services.writer
@@ -185,14 +208,7 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         turns=services.turns,
         live_sender=services.default_sender,
     )
-    account = AccountWorker(
-        services.provider,
-        services.sessionmaker,
-        services.bus,
-        services.account,
-        services.sender_state,
-        services.default_sender,
-    )
+    account = account_worker(services)
     tasks = [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),

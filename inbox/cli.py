@@ -119,7 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from inbox.app import create_app
 
     print(f"smsdesk: inbox on http://{_display_host(args.host)}:{args.port}/", flush=True)
-    app = create_app(settings, run_workers=not args.no_workers)
+    app = create_app(settings, run_workers=not args.no_workers, check_account=True)
     tune_gc()
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
     return 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import re
+import time
 
 from bot import appsettings
 from bot.account import check_account
@@ -38,6 +40,19 @@ async def test_header_shows_the_balance_on_every_page(quiet_client):
         page = await text_of(quiet_client, path)
         assert "Balance <strong>100.00 USD</strong>" in page, path
         assert banner(page, "low-credit") is None
+
+
+async def test_web_process_without_workers_still_checks_the_account(aiohttp_client, settings):
+    from inbox.app import create_app
+
+    app = create_app(settings, run_workers=False, check_account=True)
+    client = await aiohttp_client(app, server_kwargs={"port": settings.port})
+    services = client.app[SERVICES]
+    deadline = time.monotonic() + 15
+    while services.account.balance is None:
+        assert time.monotonic() < deadline, "no account check ran"
+        await asyncio.sleep(0.1)
+    assert "Balance <strong>100.00 USD</strong>" in await text_of(client, "/")
 
 
 async def test_low_credit_warning_below_the_threshold(aiohttp_client, settings):
