@@ -1,4 +1,4 @@
-"""Generated secrets kept in the database: the demo secret key and webhook tokens.
+"""Settings kept in the database: the demo secret key, webhook tokens, the sender id.
 
 Two webhook tokens can be valid at once (current and previous) so an operator
 can paste a new URL into ClickSend without losing a push in between.
@@ -16,6 +16,7 @@ from bot.models import AppSetting
 SECRET_KEY = "secret_key"  # noqa: S105 (a setting name)
 WEBHOOK_TOKEN = "webhook_token"  # noqa: S105
 WEBHOOK_TOKEN_PREVIOUS = "webhook_token_previous"  # noqa: S105
+SENDER_ID = "sender_id"  # the settings page's default sender id; "" = none saved
 
 
 def new_token() -> str:

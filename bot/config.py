@@ -14,6 +14,8 @@ from typing import TypeVar
 
 import phonenumbers
 
+from bot.sender_id import InvalidSenderId, check_sender_id
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
@@ -51,6 +53,7 @@ class Settings:
     poll_interval_s: float = 10.0
     webhook_token: str | None = None
     sender_id: str | None = None
+    low_credit_threshold: float = 5.0
     default_region: str = "US"
     sqlite_synchronous: str = "FULL"
     demo: bool = False
@@ -81,7 +84,8 @@ def load_settings(
         inbound_mode=_enum(env, "SMSDESK_INBOUND_MODE", InboundMode, InboundMode.PUSH),
         poll_interval_s=_poll_interval(env),
         webhook_token=_webhook_token(env),
-        sender_id=_optional(env, "SMSDESK_SENDER_ID"),
+        sender_id=_sender_id(env),
+        low_credit_threshold=_low_credit_threshold(env),
         default_region=_region(env),
         sqlite_synchronous=_sqlite_sync(env),
         demo=demo,
@@ -163,6 +167,31 @@ def _webhook_token(env: Mapping[str, str]) -> str | None:
             "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`",
         )
     return token
+
+
+def _sender_id(env: Mapping[str, str]) -> str | None:
+    raw = _optional(env, "SMSDESK_SENDER_ID")
+    if raw is None:
+        return None
+    try:
+        return check_sender_id(raw)
+    except InvalidSenderId as exc:
+        raise ConfigError("SMSDESK_SENDER_ID", str(exc)) from None
+
+
+def _low_credit_threshold(env: Mapping[str, str]) -> float:
+    raw = _optional(env, "SMSDESK_LOW_CREDIT_THRESHOLD")
+    if raw is None:
+        return 5.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("SMSDESK_LOW_CREDIT_THRESHOLD", f"{raw!r} is not a number") from None
+    if not 0 <= value < 1e9:  # also refuses nan and inf
+        raise ConfigError(
+            "SMSDESK_LOW_CREDIT_THRESHOLD", f"{raw} must be a non-negative amount of credit"
+        )
+    return value
 
 
 def _region(env: Mapping[str, str]) -> str:

@@ -1,4 +1,5 @@
-"""Worker loops: the pipeline (inbound) and the sender (outbound).
+"""Worker loops: the pipeline (inbound), the sender (outbound), the poller and the
+account check.
 
 Each loop runs one round, goes straight on while there is work, and otherwise
 sleeps until its topic is published or a poll interval passes (a safety net for
@@ -16,12 +17,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot import compliance_settings, events
+from bot import appsettings, compliance_settings, events
+from bot.account import CHECK_INTERVAL_S, AccountState, check_account
 from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
 from bot.groupcommit import GroupCommitWriter
 from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
-from bot.providers.base import SmsProvider
+from bot.poller import Poller
+from bot.providers.base import ProviderError, SmsProvider
 from bot.sender import SenderState, send_round
+from bot.sender_id import DefaultSender
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +118,15 @@ class SenderWorker:
     default_sender: str | None = None
     state: SenderState = field(default_factory=SenderState)
     turns: WriteTurns = NO_TURNS
+    live_sender: DefaultSender | None = None  # when set, wins over default_sender
 
     async def round(self) -> int:
+        sender = self.live_sender.value if self.live_sender else self.default_sender
         sent = await send_round(
             self.sessionmaker,
             self.provider,
             state=self.state,
-            default_sender=self.default_sender,
+            default_sender=sender,
             turns=self.turns,
         )
         if sent:
@@ -129,3 +135,80 @@ class SenderWorker:
 
     async def run(self) -> None:
         await run_loop("sender", self.round, self.bus, events.OUTBOX_QUEUED, idle_s=0.5)
+
+
+POLL_BACKOFF_MAX_S = 300.0
+ACCOUNT_RETRY_S = 5.0
+
+
+@dataclass
+class PollerWorker:
+    """Pulls inbound messages and receipts every ``interval_s`` (SMSDESK_POLL_INTERVAL_S).
+
+    A failed round is logged and the pause doubles (up to five minutes) until a
+    round succeeds; nothing is marked read that was not stored, so a failure
+    only delays messages.
+    """
+
+    poller: Poller
+    interval_s: float
+    failures: int = 0
+
+    async def run(self) -> None:
+        while True:
+            await self.round()
+            await asyncio.sleep(self.delay_s())
+
+    async def round(self) -> None:
+        try:
+            await self.poller.round()
+        except ProviderError as exc:
+            self.failures += 1
+            log.warning("poll round failed (%d in a row): %s", self.failures, exc)
+        except Exception:
+            self.failures += 1
+            log.exception("poll round failed (%d in a row)", self.failures)
+        else:
+            self.failures = 0
+
+    def delay_s(self) -> float:
+        if not self.failures:
+            return self.interval_s
+        return max(self.interval_s, min(self.interval_s * 2.0**self.failures, POLL_BACKOFF_MAX_S))
+
+
+@dataclass
+class AccountWorker:
+    """Checks the provider account every minute (balance, standing; resumes a paused
+    sender) and reloads the saved default sender id, so a change made in another
+    process applies here within a minute."""
+
+    provider: SmsProvider
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    account: AccountState
+    sender_state: SenderState
+    default_sender: DefaultSender
+    interval_s: float = CHECK_INTERVAL_S
+
+    async def round(self) -> None:
+        if await check_account(self.provider, self.account, self.sender_state):
+            self.bus.publish(events.OUTBOX_QUEUED)
+        async with self.sessionmaker() as session:
+            self.default_sender.saved = await appsettings.find(session, appsettings.SENDER_ID)
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.round()
+            except Exception:
+                log.exception("account check round failed")
+            failures = failures + 1 if self.account.error else 0
+            await asyncio.sleep(self.delay_s(failures))
+
+    def delay_s(self, failures: int) -> float:
+        """A failed check is retried sooner (5, 10, 20, 40 s), never later than the interval."""
+        if not failures:
+            return self.interval_s
+        return min(self.interval_s, ACCOUNT_RETRY_S * 2.0 ** (failures - 1))

@@ -20,9 +20,10 @@ import jinja2
 from aiohttp import web
 
 from bot import appsettings, events, ingest
-from bot.config import ProviderName, Settings
+from bot.config import InboundMode, ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import PipelineWorker, SenderWorker
+from bot.jobs import AccountWorker, PipelineWorker, PollerWorker, SenderWorker
+from bot.poller import Poller
 from bot.providers.clicksend import ClickSendClient
 from bot.web import WebhookContext, create_webhook_app
 from bot.write_backends import make_writer
@@ -40,13 +41,19 @@ SIM_USERNAME = "demo"
 SIM_API_KEY = "demo-api-key"
 
 
-def create_app(settings: Settings, *, run_workers: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, run_workers: bool = True, check_account: bool | None = None
+) -> web.Application:
+    """``check_account`` (default: with the workers) runs the account check alone, for
+    `serve --no-workers`, whose header still shows the balance."""
     app = web.Application(middlewares=[security_headers, error_pages])
     services = _build_services(settings)
     app[SERVICES] = services
     app.cleanup_ctx.extend([_database_ctx, _writer_ctx, _provider_ctx])
     if run_workers:
         app.cleanup_ctx.append(_workers_ctx)
+    elif check_account:
+        app.cleanup_ctx.append(_account_ctx)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -73,6 +80,7 @@ def _build_services(settings: Settings) -> Services:
         sessionmaker=make_sessionmaker(engine),
         turns=write_turns_for(settings.database_url),
     )
+    services.default_sender.configured = settings.sender_id
     services.writer = make_writer(
         engine,
         settings.database_url,
@@ -122,6 +130,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         services.secret_key = settings.secret_key or await appsettings.get_or_create(
             session, appsettings.SECRET_KEY, appsettings.new_token
         )
+        services.default_sender.saved = await appsettings.find(session, appsettings.SENDER_ID)
     if services.simulator is not None:
         _point_simulator_at_us(services)
     yield
@@ -129,6 +138,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _point_simulator_at_us(services: Services) -> None:
+    """Push rules for the demo simulator, as an operator would set them in ClickSend:
+    none in poll mode, so the simulator keeps replies and receipts for the poller."""
+    if services.settings.inbound_mode is InboundMode.POLL:
+        return
     base = local_base_url(services.settings) + f"/webhooks/clicksend/{services.webhook_tokens[0]}"
     services.simulator.config.inbound_push_url = base + "/inbound"
     services.simulator.config.receipt_push_url = base + "/receipts"
@@ -165,6 +178,23 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks(tasks)
 
 
+async def _account_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(account_worker(app[SERVICES]).run(), name="account-worker")
+    yield
+    await stop_tasks([task])
+
+
+def account_worker(services: Services) -> AccountWorker:
+    return AccountWorker(
+        services.provider,
+        services.sessionmaker,
+        services.bus,
+        services.account,
+        services.sender_state,
+        services.default_sender,
+    )
+
+
 def start_workers(services: Services) -> list[asyncio.Task[None]]:
     pipeline = PipelineWorker(
         services.sessionmaker, services.bus, turns=services.turns, writer=services.writer
@@ -176,11 +206,23 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         default_sender=services.settings.sender_id,
         state=services.sender_state,
         turns=services.turns,
+        live_sender=services.default_sender,
     )
-    return [
+    account = account_worker(services)
+    tasks = [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
+        asyncio.create_task(account.run(), name="account-worker"),
     ]
+    if services.settings.inbound_mode in (InboundMode.POLL, InboundMode.BOTH):
+        tasks.append(asyncio.create_task(poller_worker(services).run(), name="poller-worker"))
+    return tasks
+
+
+def poller_worker(services: Services) -> PollerWorker:
+    settings = services.settings
+    poller = Poller(services.provider, services.writer, default_region=settings.default_region)
+    return PollerWorker(poller, interval_s=settings.poll_interval_s)
 
 
 async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:

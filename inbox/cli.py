@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=cmd_simulator)
 
     worker = commands.add_parser(
-        "worker", help="sender and pipeline workers without the web server"
+        "worker", help="sender, pipeline, poller and account workers without the web server"
     )
     worker.set_defaults(handler=cmd_worker)
     return parser
@@ -119,7 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from inbox.app import create_app
 
     print(f"smsdesk: inbox on http://{_display_host(args.host)}:{args.port}/", flush=True)
-    app = create_app(settings, run_workers=not args.no_workers)
+    app = create_app(settings, run_workers=not args.no_workers, check_account=True)
     tune_gc()
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from inbox.api import create_api_app
-from inbox.views import consent, conversations, health, settings, simulate
+from inbox.views import clicksend_settings, consent, conversations, health, settings, simulate
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -49,6 +49,9 @@ def setup(app: web.Application) -> None:
     compliance = router.add_resource("/settings/compliance", name="inbox.settings.compliance")
     compliance.add_route("GET", settings.compliance_form)
     compliance.add_route("POST", settings.compliance_save)
+    clicksend = router.add_resource("/settings/clicksend", name="inbox.settings.clicksend")
+    clicksend.add_route("GET", clicksend_settings.clicksend_form)
+    clicksend.add_route("POST", clicksend_settings.clicksend_save)
     router.add_get("/simulate", simulate.simulate_form, name="inbox.simulate")
     router.add_post("/simulate", simulate.simulate_submit, name="inbox.simulate.submit")
     router.add_static("/static", STATIC, name="static")

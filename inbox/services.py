@@ -8,12 +8,14 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import events
+from bot.account import AccountState
 from bot.config import Settings
 from bot.db import NO_TURNS, WriteTurns
 from bot.events import EventBus
 from bot.groupcommit import GroupCommitWriter
 from bot.providers.base import SmsProvider
 from bot.sender import SenderState
+from bot.sender_id import DefaultSender
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Services:
     http: httpx.AsyncClient | None = None
     provider: SmsProvider | None = None
     sender_state: SenderState = field(default_factory=SenderState)
+    account: AccountState = field(default_factory=AccountState)
+    default_sender: DefaultSender = field(default_factory=DefaultSender)
     simulator: object | None = None  # SimulatorState in demo mode
     turns: WriteTurns = NO_TURNS
 

@@ -84,8 +84,9 @@ class ClickSendClient:
         return [_result_for(m, by_ref.get(m.ref)) for m in messages]
 
     async def fetch_inbound(self, page: int = 1, limit: int = 100) -> Page[InboundSms]:
-        """GET /sms/inbound: the unread replies, newest first."""
-        data = await self._call("GET", "/sms/inbound", params=_page_params(page, limit))
+        """GET /sms/inbound: the unread replies, oldest first, so a backlog is taken
+        in the order customers wrote."""
+        data = await self._call("GET", "/sms/inbound", params=_oldest_first(page, limit))
         return _page(data, parse_inbound_push)
 
     async def mark_inbound_read(self, provider_message_id: str) -> None:
@@ -98,8 +99,13 @@ class ClickSendClient:
                 raise
 
     async def fetch_receipts(self, page: int = 1, limit: int = 100) -> Page[DeliveryReceipt]:
-        """GET /sms/receipts: unread delivery receipts (``status_code`` "201" = delivered)."""
-        data = await self._call("GET", "/sms/receipts", params=_page_params(page, limit))
+        """GET /sms/receipts: unread delivery receipts, oldest first (``status_code`` "201"
+        = delivered).
+
+        Oldest first (``order_by=timestamp:asc``, reference §1.8) lets a caller that
+        stops paging early still mark read by ``date_before`` without skipping any.
+        """
+        data = await self._call("GET", "/sms/receipts", params=_oldest_first(page, limit))
         return _page(data, parse_receipt_push)
 
     async def mark_receipts_read(self, before: dt.datetime) -> None:
@@ -143,7 +149,7 @@ class ClickSendClient:
         path: str,
         *,
         json_body: Any = None,
-        params: Mapping[str, int] | None = None,
+        params: Mapping[str, int | str] | None = None,
         timeout_s: float = READ_TIMEOUT_S,
     ) -> Any:
         """One request → the envelope's ``data``, or a ProviderError.
@@ -282,6 +288,10 @@ def _retry_after(raw: str | None) -> float | None:
 
 def _page_params(page: int, limit: int) -> dict[str, int]:
     return {"page": max(1, page), "limit": min(MAX_LIMIT, max(MIN_LIMIT, limit))}
+
+
+def _oldest_first(page: int, limit: int) -> dict[str, int | str]:
+    return {**_page_params(page, limit), "order_by": "timestamp:asc"}
 
 
 def _page(data: Any, parse: Callable[[Mapping[str, str]], T]) -> Page[T]:

@@ -218,12 +218,17 @@ def date_before(body: Any) -> int | None:
 
 
 def select(request: web.Request, items: Sequence[dict]) -> list[dict]:
-    """Newest first, filtered by ``q``/``operator`` and sorted by ``order_by`` (§1.8)."""
-    chosen = [item for item in reversed(items) if _matches(item, request.query)]
-    order_by = request.query.get("order_by", "")
-    field, _, direction = order_by.partition(":")
+    """Newest first, filtered by ``q``/``operator`` and sorted by ``order_by`` (§1.8).
+
+    Ties keep arrival order for ``asc`` and newest first for ``desc``, so items of
+    the same second sorted oldest first really come oldest first.
+    """
+    field, _, direction = request.query.get("order_by", "").partition(":")
+    ascending = bool(field) and direction != "desc"
+    ordered = items if ascending else reversed(items)
+    chosen = [item for item in ordered if _matches(item, request.query)]
     if field:
-        chosen.sort(key=lambda item: _sort_key(item.get(field)), reverse=direction == "desc")
+        chosen.sort(key=lambda item: _sort_key(item.get(field)), reverse=not ascending)
     return chosen
 
 

@@ -8,6 +8,7 @@ from multidict import MultiDictProxy
 
 from inbox.csrf import check_csrf, csrf_token
 from inbox.keys import SERVICES
+from inbox.views._account import account_header
 from inbox.views._threads import MAX_ID
 
 
@@ -16,8 +17,13 @@ def render_page(
 ) -> web.Response:
     """Render ``template`` with the layout's variables, a CSRF token and its cookie."""
     response = web.Response(status=status, content_type="text/html", charset="utf-8")
-    demo = request.config_dict[SERVICES].simulator is not None
-    page = {**context, "demo": demo, "csrf_token": csrf_token(request, response)}
+    services = request.config_dict[SERVICES]
+    page = {
+        **context,
+        "demo": services.simulator is not None,
+        "account": account_header(services),
+        "csrf_token": csrf_token(request, response),
+    }
     response.text = aiohttp_jinja2.render_string(template, request, page)
     return response
 

@@ -355,7 +355,7 @@ async def test_fetch_inbound_parses_fixture(fake):
     request = fake.last
     assert request.method == "GET"
     assert request.url.path == "/v3/sms/inbound"
-    assert dict(request.url.params) == {"page": "1", "limit": "100"}
+    assert dict(request.url.params) == {"page": "1", "limit": "100", "order_by": "timestamp:asc"}
     assert request.headers["Authorization"] == AUTH_HEADER
     assert page.has_more is False
     assert len(page.items) == 3
@@ -439,7 +439,11 @@ async def test_fetch_receipts_parses_fixture(fake):
     fake.answer(json=fixture("receipts_pull_page.json"))
     page = await fake.client.fetch_receipts(limit=20)
     assert fake.last.url.path == "/v3/sms/receipts"
-    assert dict(fake.last.url.params) == {"page": "1", "limit": "20"}
+    assert dict(fake.last.url.params) == {
+        "page": "1",
+        "limit": "20",
+        "order_by": "timestamp:asc",
+    }
     assert fake.last.headers["Authorization"] == AUTH_HEADER
     assert [r.provider_message_id for r in page.items] == [
         "31BC271B-1E0C-45F6-9E7E-97186C46BB82",
