@@ -1,4 +1,4 @@
-"""Worker loops: the pipeline (inbound) and the sender (outbound).
+"""Worker loops: the pipeline (inbound), the sender and the reconciler (outbound).
 
 Each loop runs one round, goes straight on while there is work, and otherwise
 sleeps until its topic is published or a poll interval passes (a safety net for
@@ -21,7 +21,9 @@ from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
 from bot.groupcommit import GroupCommitWriter
 from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
 from bot.providers.base import SmsProvider
-from bot.sender import SenderState, send_round
+from bot.ratelimit import TokenBucket
+from bot.reconciler import ReconcilePolicy, reconcile_round
+from bot.sender import UNKNOWN_FIRST_CHECK_S, SenderState, send_round
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,10 @@ class SenderWorker:
     default_sender: str | None = None
     state: SenderState = field(default_factory=SenderState)
     turns: WriteTurns = NO_TURNS
+    # The process's messages-per-second budget (None: unlimited).
+    bucket: TokenBucket | None = None
+    batch_size: int = 1000
+    unknown_check_s: float = UNKNOWN_FIRST_CHECK_S
 
     async def round(self) -> int:
         sent = await send_round(
@@ -122,6 +128,9 @@ class SenderWorker:
             state=self.state,
             default_sender=self.default_sender,
             turns=self.turns,
+            bucket=self.bucket,
+            batch_size=self.batch_size,
+            unknown_check_s=self.unknown_check_s,
         )
         if sent:
             self.bus.publish(events.MESSAGE_UPDATED, None)
@@ -129,3 +138,32 @@ class SenderWorker:
 
     async def run(self) -> None:
         await run_loop("sender", self.round, self.bus, events.OUTBOX_QUEUED, idle_s=0.5)
+
+
+@dataclass
+class ReconcilerWorker:
+    """Looks up ``unknown`` messages in the provider's history (bot/reconciler)."""
+
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    provider: SmsProvider
+    policy: ReconcilePolicy = field(default_factory=ReconcilePolicy)
+    turns: WriteTurns = NO_TURNS
+
+    async def round(self) -> int:
+        changed = await reconcile_round(
+            self.sessionmaker, self.provider, policy=self.policy, turns=self.turns
+        )
+        if changed:
+            self.bus.publish(events.MESSAGE_UPDATED, None)
+            self.bus.publish(events.OUTBOX_QUEUED)  # re-sends are due
+        return changed
+
+    async def run(self) -> None:
+        # Nothing publishes to this loop's topic: it polls every interval_s.
+        await run_loop(
+            "reconciler", self.round, self.bus, RECONCILE_TOPIC, idle_s=self.policy.interval_s
+        )
+
+
+RECONCILE_TOPIC = "outbox.reconcile"

@@ -22,8 +22,10 @@ from aiohttp import web
 from bot import appsettings, events, ingest
 from bot.config import ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import PipelineWorker, SenderWorker
+from bot.jobs import PipelineWorker, ReconcilerWorker, SenderWorker
 from bot.providers.clicksend import ClickSendClient
+from bot.ratelimit import TokenBucket
+from bot.reconciler import ReconcilePolicy
 from bot.web import WebhookContext, create_webhook_app
 from bot.write_backends import make_writer
 from inbox import routes
@@ -176,10 +178,19 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         default_sender=services.settings.sender_id,
         state=services.sender_state,
         turns=services.turns,
+        bucket=TokenBucket(services.settings.send_rate_per_s),
+    )
+    reconciler = ReconcilerWorker(
+        services.sessionmaker,
+        services.bus,
+        services.provider,
+        policy=ReconcilePolicy(stale_sending_s=services.provider.send_timeout_s + 30.0),
+        turns=services.turns,
     )
     return [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
+        asyncio.create_task(reconciler.run(), name="reconciler-worker"),
     ]
 
 
