@@ -102,6 +102,8 @@ async def send_round(
     if state.is_paused(utcnow()):
         return 0
     allowed = await _budget(bucket, batch_size)
+    if not allowed:
+        return 0
     now = utcnow()
     async with turns.turn(), sessionmaker.begin() as session:
         claimed = await claim_batch(session, allowed, now)
