@@ -39,6 +39,8 @@ class ProviderName(enum.StrEnum):
 SQLITE_SYNC_LEVELS = ("FULL", "EXTRA", "NORMAL")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./smsdesk.db"
 DEFAULT_CLICKSEND_BASE_URL = "https://rest.clicksend.com/v3"
+DEFAULT_SEND_RATE_PER_S = 10.0
+MAX_SEND_RATE_PER_S = 100_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class Settings:
     low_credit_threshold: float = 5.0
     default_region: str = "US"
     sqlite_synchronous: str = "FULL"
+    send_rate_per_s: float = DEFAULT_SEND_RATE_PER_S
     demo: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
@@ -88,6 +91,7 @@ def load_settings(
         low_credit_threshold=_low_credit_threshold(env),
         default_region=_region(env),
         sqlite_synchronous=_sqlite_sync(env),
+        send_rate_per_s=_send_rate(env),
         demo=demo,
     )
     if serving:
@@ -207,6 +211,23 @@ def _sqlite_sync(env: Mapping[str, str]) -> str:
         allowed = ", ".join(SQLITE_SYNC_LEVELS)
         raise ConfigError("SMSDESK_SQLITE_SYNCHRONOUS", f"{raw!r} is not one of: {allowed}")
     return raw
+
+
+def _send_rate(env: Mapping[str, str]) -> float:
+    """Messages per second to the provider, shared by all outbound traffic of a process."""
+    raw = _optional(env, "SMSDESK_SEND_RATE_PER_S")
+    if raw is None:
+        return DEFAULT_SEND_RATE_PER_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("SMSDESK_SEND_RATE_PER_S", f"{raw!r} is not a number") from None
+    if not 0 < value <= MAX_SEND_RATE_PER_S:  # also refuses nan and inf
+        raise ConfigError(
+            "SMSDESK_SEND_RATE_PER_S",
+            f"{raw} is outside 0..{MAX_SEND_RATE_PER_S:,.0f} (more than 0 messages a second)",
+        )
+    return value
 
 
 def _check_provider_credentials(settings: Settings) -> None:

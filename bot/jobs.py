@@ -1,5 +1,5 @@
-"""Worker loops: the pipeline (inbound), the sender (outbound), the poller and the
-account check.
+"""Worker loops: the pipeline (inbound), the sender and the reconciler (outbound),
+the poller and the account check.
 
 Each loop runs one round, goes straight on while there is work, and otherwise
 sleeps until its topic is published or a poll interval passes (a safety net for
@@ -24,7 +24,9 @@ from bot.groupcommit import GroupCommitWriter
 from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
 from bot.poller import Poller
 from bot.providers.base import ProviderError, SmsProvider
-from bot.sender import SenderState, send_round
+from bot.ratelimit import TokenBucket
+from bot.reconciler import ReconcilePolicy, reconcile_round
+from bot.sender import UNKNOWN_FIRST_CHECK_S, SenderState, send_round
 from bot.sender_id import DefaultSender
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,10 @@ class SenderWorker:
     state: SenderState = field(default_factory=SenderState)
     turns: WriteTurns = NO_TURNS
     live_sender: DefaultSender | None = None  # when set, wins over default_sender
+    # The process's messages-per-second budget (None: unlimited).
+    bucket: TokenBucket | None = None
+    batch_size: int = 1000
+    unknown_check_s: float = UNKNOWN_FIRST_CHECK_S
 
     async def round(self) -> int:
         sender = self.live_sender.value if self.live_sender else self.default_sender
@@ -128,6 +134,9 @@ class SenderWorker:
             state=self.state,
             default_sender=sender,
             turns=self.turns,
+            bucket=self.bucket,
+            batch_size=self.batch_size,
+            unknown_check_s=self.unknown_check_s,
         )
         if sent:
             self.bus.publish(events.MESSAGE_UPDATED, None)
@@ -212,3 +221,32 @@ class AccountWorker:
         if not failures:
             return self.interval_s
         return min(self.interval_s, ACCOUNT_RETRY_S * 2.0 ** (failures - 1))
+
+
+@dataclass
+class ReconcilerWorker:
+    """Looks up ``unknown`` messages in the provider's history (bot/reconciler)."""
+
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    provider: SmsProvider
+    policy: ReconcilePolicy = field(default_factory=ReconcilePolicy)
+    turns: WriteTurns = NO_TURNS
+
+    async def round(self) -> int:
+        changed = await reconcile_round(
+            self.sessionmaker, self.provider, policy=self.policy, turns=self.turns
+        )
+        if changed:
+            self.bus.publish(events.MESSAGE_UPDATED, None)
+            self.bus.publish(events.OUTBOX_QUEUED)  # re-sends are due
+        return changed
+
+    async def run(self) -> None:
+        # Nothing publishes to this loop's topic: it polls every interval_s.
+        await run_loop(
+            "reconciler", self.round, self.bus, RECONCILE_TOPIC, idle_s=self.policy.interval_s
+        )
+
+
+RECONCILE_TOPIC = "outbox.reconcile"

@@ -7,8 +7,14 @@ outbound message status, not a second table):
 - outbound: ``queued`` → ``sending`` (claimed by the sender, committed before the
   provider call) → ``sent`` (provider accepted, id known) → ``delivered``;
   or ``retrying`` (temporary error, ``next_attempt_at`` set) → back to ``sending``;
+  or ``unknown`` (the provider may have accepted it: a timeout, a 5xx, a cut-off
+  answer, or a crash left it ``sending`` too long) → bot/reconciler looks it up in
+  the provider's history from ``next_attempt_at`` on: found → ``sent``, absent
+  after a grace period → ``retrying`` (sent again);
   or ``failed`` (permanent error or undelivered receipt, ``error_text`` says why);
   ``suppressed`` when the send gate refuses it (opted out); ``cancelled`` by a person.
+  For outbound messages ``provider_timestamp`` is when the latest attempt was handed
+  to the provider (set at claim time); it bounds the history lookup of ``unknown``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class MessageStatus(enum.StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     RETRYING = "retrying"
+    UNKNOWN = "unknown"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
     CANCELLED = "cancelled"

@@ -18,7 +18,15 @@ from bot.models import Direction, Message, MessageStatus
 from bot.providers.base import DeliveryReceipt
 
 KIND = "receipt"
-UPDATABLE = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED)
+# A receipt proves the provider accepted the message, so it also settles a message
+# in doubt (``unknown``) or one about to be sent again (``retrying``).
+UPDATABLE = (
+    MessageStatus.SENDING,
+    MessageStatus.UNKNOWN,
+    MessageStatus.RETRYING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+)
 
 
 @dataclass(frozen=True, slots=True)

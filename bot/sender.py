@@ -1,17 +1,23 @@
 """Claim queued outbound messages, pass the send gate again, call the provider.
 
 One round (:func:`send_round`):
-1. claim up to ``batch_size`` due messages and mark them ``sending`` — committed
+1. take tokens from the process's rate budget (bot/ratelimit), then claim that
+   many due messages in priority order and mark them ``sending`` — committed
    before any provider call, so two workers never send the same message;
    messages whose recipient opted out meanwhile become ``suppressed`` instead;
 2. one provider call for the batch;
-3. record each outcome, matched by our reference (the message id).
+3. record each outcome, matched by our reference (the message id). A failure
+   that proves the request never reached the provider schedules a retry; an
+   ambiguous one (timeout after sending, 5xx, cut-off answer, any unexpected
+   error) makes the messages ``unknown`` for bot/reconciler to look up: they are
+   never re-sent blindly (docs/sending.md).
 
 This module is the only caller of a provider's ``send_batch``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -35,6 +41,7 @@ from bot.models import (
 from bot.optout import EXEMPT_PURPOSES, blocked_pairs
 from bot.providers.base import (
     AccountProviderError,
+    AmbiguousProviderError,
     OutboundSms,
     Outcome,
     PermanentProviderError,
@@ -42,6 +49,7 @@ from bot.providers.base import (
     SmsProvider,
     TemporaryProviderError,
 )
+from bot.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,13 @@ MAX_ATTEMPTS = 10
 # FCC 24-24: one confirmation text is presumed fine when sent within five minutes.
 CONFIRMATION_WINDOW = dt.timedelta(minutes=5)
 ACCOUNT_RECHECK_S = 60.0
+# When the reconciler first looks up a message in doubt (ClickSend's history may
+# lag its answer by a moment); later looks follow the reconciler's own policy.
+UNKNOWN_FIRST_CHECK_S = 2.0
+UNKNOWN_REASON = "no clear answer from the provider; checking its sent history"
+# With the budget spent, wait for this share of a second's budget before claiming
+# again, so a tight budget sends a few messages per call rather than one.
+BUDGET_CHUNK_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,20 +95,41 @@ async def send_round(
     default_sender: str | None = None,
     batch_size: int = 1000,
     turns: WriteTurns = NO_TURNS,
+    bucket: TokenBucket | None = None,
+    unknown_check_s: float = UNKNOWN_FIRST_CHECK_S,
 ) -> int:
     """Send one batch; return how many messages were claimed (0 when idle or paused)."""
-    now = utcnow()
-    if state.is_paused(now):
+    if state.is_paused(utcnow()):
         return 0
+    allowed = await _budget(bucket, batch_size)
+    if not allowed:
+        return 0
+    now = utcnow()
     async with turns.turn(), sessionmaker.begin() as session:
-        claimed = await claim_batch(session, batch_size, now)
+        claimed = await claim_batch(session, allowed, now)
+    if bucket is not None:
+        bucket.give_back(allowed - len(claimed))
     if not claimed:
         return 0
     outbound = [_outbound(c, default_sender) for c in claimed]
     results = await _call_provider(provider, outbound)
     async with turns.turn(), sessionmaker.begin() as session:
-        await record_results(session, claimed, results, provider.name, state)
+        await record_results(
+            session, claimed, results, provider.name, state, unknown_check_s=unknown_check_s
+        )
     return len(claimed)
+
+
+async def _budget(bucket: TokenBucket | None, batch_size: int) -> int:
+    """How many messages this round may claim, waiting for the budget when it is spent."""
+    if bucket is None:
+        return batch_size
+    granted = bucket.take(batch_size)
+    if granted:
+        return granted
+    chunk = max(1, min(batch_size, int(bucket.rate_per_s * BUDGET_CHUNK_S)))
+    await asyncio.sleep(bucket.wait_s(chunk))
+    return bucket.take(batch_size)
 
 
 async def claim_batch(session: AsyncSession, limit: int, now: dt.datetime) -> list[Claimed]:
@@ -121,6 +157,7 @@ async def claim_batch(session: AsyncSession, limit: int, now: dt.datetime) -> li
             message.error_text = reason
             continue
         message.status = MessageStatus.SENDING
+        message.provider_timestamp = now  # handed to the provider: bounds a later lookup
         message.attempts += 1
         claimed.append(Claimed(message.id, phone, ours, message.body, message.attempts))
     return claimed
@@ -146,6 +183,8 @@ async def _call_provider(
 ) -> list[SendResult]:
     try:
         return await provider.send_batch(outbound)
+    except AmbiguousProviderError as exc:
+        return _all(outbound, Outcome.UNKNOWN, exc)
     except TemporaryProviderError as exc:
         return _all(outbound, Outcome.RETRY, exc, exc.retry_after_s)
     except AccountProviderError as exc:
@@ -153,8 +192,9 @@ async def _call_provider(
     except PermanentProviderError as exc:
         return _all(outbound, Outcome.REJECTED, exc)
     except Exception as exc:
+        # Nothing says the request did not go out: look it up before any re-send.
         log.exception("provider %s raised unexpectedly", provider.name)
-        return _all(outbound, Outcome.RETRY, exc)
+        return _all(outbound, Outcome.UNKNOWN, exc)
 
 
 def _all(
@@ -176,16 +216,21 @@ async def record_results(
     results: Sequence[SendResult],
     provider_name: str,
     state: SenderState,
+    *,
+    unknown_check_s: float = UNKNOWN_FIRST_CHECK_S,
 ) -> None:
     by_ref = {result.ref: result for result in results}
     now = utcnow()
     shapes: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for item in claimed:
         result = by_ref.get(str(item.id)) or SendResult(
-            str(item.id), Outcome.RETRY, reason="the provider did not report this message"
+            str(item.id), Outcome.UNKNOWN, reason="the provider did not report this message"
         )
         values = _outcome_values(item, result, provider_name, now, state)
-        shapes[tuple(sorted(values))].append({"target": item.id, "now": now, **values})
+        if result.outcome is Outcome.UNKNOWN:
+            values["next_attempt_at"] = now + dt.timedelta(seconds=unknown_check_s)
+        row = {"target": item.id, "seen_attempts": item.attempts, "now": now, **values}
+        shapes[tuple(sorted(values))].append(row)
     # One executemany per shape of outcome: a 1,000-message batch is recorded in a
     # handful of round trips, so the write lock is held for milliseconds.
     connection = await session.connection()
@@ -197,7 +242,13 @@ def _record_statement(columns: tuple[str, ...]):
     table = Message.__table__
     return (
         update(table)
-        .where(table.c.id == bindparam("target"), table.c.status == MessageStatus.SENDING)
+        # The attempt number guards against a late answer to an attempt that the
+        # reconciler has since resolved and the sender has claimed again.
+        .where(
+            table.c.id == bindparam("target"),
+            table.c.status == MessageStatus.SENDING,
+            table.c.attempts == bindparam("seen_attempts"),
+        )
         .values(
             updated_at=bindparam("now", type_=table.c.updated_at.type),
             **{name: bindparam(name, type_=table.c[name].type) for name in columns},
@@ -219,6 +270,9 @@ def _outcome_values(
         }
     if result.outcome is Outcome.REJECTED:
         return {"status": MessageStatus.FAILED, "error_text": result.reason}
+    if result.outcome is Outcome.UNKNOWN:
+        reason = f"{UNKNOWN_REASON} ({result.reason})" if result.reason else UNKNOWN_REASON
+        return {"status": MessageStatus.UNKNOWN, "error_text": reason, "next_attempt_at": None}
     if result.outcome is Outcome.ACCOUNT:
         _pause(state, now, result.reason)
         retry_at = now + dt.timedelta(seconds=ACCOUNT_RECHECK_S)

@@ -22,9 +22,11 @@ from aiohttp import web
 from bot import appsettings, events, ingest
 from bot.config import InboundMode, ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import AccountWorker, PipelineWorker, PollerWorker, SenderWorker
+from bot.jobs import AccountWorker, PipelineWorker, PollerWorker, ReconcilerWorker, SenderWorker
 from bot.poller import Poller
 from bot.providers.clicksend import ClickSendClient
+from bot.ratelimit import TokenBucket
+from bot.reconciler import ReconcilePolicy
 from bot.web import WebhookContext, create_webhook_app
 from bot.write_backends import make_writer
 from inbox import routes
@@ -207,12 +209,21 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         state=services.sender_state,
         turns=services.turns,
         live_sender=services.default_sender,
+        bucket=TokenBucket(services.settings.send_rate_per_s),
+    )
+    reconciler = ReconcilerWorker(
+        services.sessionmaker,
+        services.bus,
+        services.provider,
+        policy=ReconcilePolicy(stale_sending_s=services.provider.send_timeout_s + 30.0),
+        turns=services.turns,
     )
     account = account_worker(services)
     tasks = [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
         asyncio.create_task(account.run(), name="account-worker"),
+        asyncio.create_task(reconciler.run(), name="reconciler-worker"),
     ]
     if services.settings.inbound_mode in (InboundMode.POLL, InboundMode.BOTH):
         tasks.append(asyncio.create_task(poller_worker(services).run(), name="poller-worker"))

@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--push-inbound", metavar="URL", help="push inbound SMS to this webhook URL")
     sim.add_argument("--push-receipts", metavar="URL", help="push delivery receipts to this URL")
     sim.add_argument("--balance", type=_amount, default="100.000000", help="starting balance")
+    _add_fault_flags(sim)
     sim.set_defaults(handler=cmd_simulator)
 
     worker = commands.add_parser(
@@ -95,6 +96,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=cmd_worker)
     return parser
+
+
+def _add_fault_flags(sim: argparse.ArgumentParser) -> None:
+    """Fault injection for tests and demos; every share is 0 unless given."""
+    faults = sim.add_argument_group("fault injection (shares of POST /sms/send calls, 0..1)")
+    faults.add_argument("--fail-429-rate", type=_share, default=0.0, help="answer 429")
+    faults.add_argument("--retry-after", type=_seconds, default=1.0, help="429 Retry-After (s)")
+    faults.add_argument("--fail-500-rate", type=_share, default=0.0, help="500, nothing accepted")
+    faults.add_argument(
+        "--fail-500-after-accept-rate", type=_share, default=0.0, help="accept, then answer 500"
+    )
+    faults.add_argument("--slow-rate", type=_share, default=0.0, help="accept, answer late")
+    faults.add_argument("--slow-s", type=_seconds, default=35.0, help="how late (s)")
+    faults.add_argument(
+        "--receipt-jitter-s", type=_seconds, default=0.0, help="random extra receipt delay (s)"
+    )
+    faults.add_argument("--duplicate-push-rate", type=_share, default=0.0, help="push twice")
+    faults.add_argument("--fault-seed", type=int, default=None, help="seed of the fault draws")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share from 0 to 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..3600 seconds")
+    return value
 
 
 def _amount(text: str) -> str:
@@ -238,6 +277,7 @@ def cmd_webhook_token_rotate(args: argparse.Namespace) -> int:
 
 def cmd_simulator(args: argparse.Namespace) -> int:
     from bot.providers.simulator import SimulatorConfig, create_standalone_app
+    from bot.providers.simulator_faults import check_faults
 
     settings = load_settings()
     config = SimulatorConfig(
@@ -246,7 +286,20 @@ def cmd_simulator(args: argparse.Namespace) -> int:
         inbound_push_url=args.push_inbound,
         receipt_push_url=args.push_receipts,
         balance=args.balance,
+        fail_429_rate=args.fail_429_rate,
+        retry_after_s=args.retry_after,
+        fail_500_rate=args.fail_500_rate,
+        fail_500_after_accept_rate=args.fail_500_after_accept_rate,
+        slow_rate=args.slow_rate,
+        slow_s=args.slow_s,
+        receipt_jitter_s=args.receipt_jitter_s,
+        duplicate_push_rate=args.duplicate_push_rate,
+        fault_seed=args.fault_seed,
     )
+    try:
+        check_faults(config)
+    except ValueError as exc:
+        raise CommandError(f"simulator: {exc}") from None
     print(f"smsdesk simulator: ClickSend v3 API on http://{args.host}:{args.port}/v3", flush=True)
     web.run_app(
         create_standalone_app(config), host=args.host, port=args.port, access_log=None, print=None

@@ -163,6 +163,7 @@ def race_settings(settings, simulator_port):
         clicksend_base_url=f"http://127.0.0.1:{simulator_port}/v3",
         clicksend_username=SIM_USER,
         clicksend_api_key=SIM_KEY,
+        send_rate_per_s=100_000.0,
     )
 
 

@@ -3,7 +3,11 @@
 Adapters import only httpx and this module. They map provider payloads to these
 neutral dataclasses, never touch the database, and sort failures into one tree:
 
-- :class:`TemporaryProviderError` — try again later (rate limit, 5xx, network);
+- :class:`TemporaryProviderError` — try again later: the request provably did not
+  reach the provider (connection refused, connect or pool timeout, 429);
+- :class:`AmbiguousProviderError` — a temporary error after which the request may
+  have been accepted (read timeout, reset after sending, 5xx, cut-off body): the
+  messages must not be re-sent blindly, they are looked up first (bot/reconciler);
 - :class:`AccountProviderError` — the account cannot send (credit, credentials,
   not activated): sending pauses, messages stay queued;
 - :class:`PermanentProviderError` — this request will never succeed.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -39,6 +43,14 @@ class TemporaryProviderError(ProviderError):
         self.retry_after_s = retry_after_s
 
 
+class AmbiguousProviderError(TemporaryProviderError):
+    """The provider may or may not have acted on the request; only a lookup can tell.
+
+    A subclass of TemporaryProviderError so that reads (which are safe to repeat)
+    can treat it as one; a sender must catch it first and never re-send blindly.
+    """
+
+
 class AccountProviderError(ProviderError):
     """Credentials, credit or activation: nothing can be sent until an operator acts."""
 
@@ -56,6 +68,7 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"  # permanent for this message
     RETRY = "retry"  # try this message again later
     ACCOUNT = "account"  # the account cannot send; keep it queued
+    UNKNOWN = "unknown"  # may have been accepted: look it up before any re-send
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +89,17 @@ class SendResult:
     code: str | None = None
     reason: str | None = None
     retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """A message the provider's sent history holds, found by our ref (custom_string)."""
+
+    ref: str
+    provider_message_id: str
+    parts: int | None = None
+    price: str | None = None
+    sent_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +147,19 @@ class Page(Generic[T]):
 
 class SmsProvider(Protocol):
     name: str
+    send_timeout_s: float  # the bound on one send_batch call
 
     async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]: ...
+
+    async def find_sent(
+        self, refs: Collection[str], date_from: dt.datetime, date_to: dt.datetime
+    ) -> dict[str, SentRecord]:
+        """The messages among ``refs`` that the provider accepted in the window.
+
+        Raises a ProviderError when the history cannot be read completely: absence
+        is only reported when every page of the window was seen.
+        """
+        ...
 
     async def fetch_inbound(self, page: int = 1, limit: int = 100) -> Page[InboundSms]: ...
 

@@ -7,6 +7,12 @@ pausing the account and rejecting a message without knowing ClickSend.
 Whole-request failures raise; per-message failures of a send come back as
 :class:`SendResult` values matched to the inputs by ``custom_string`` (our ref),
 never by position, because ClickSend does not promise to keep the order.
+
+ClickSend has no idempotency key, so failures are split by whether the request
+can have reached it: a refused or timed-out connection, a pool timeout and a 429
+are :class:`TemporaryProviderError` (safe to send again); a read timeout, a reset
+after the request was written, a 5xx and a cut-off or non-JSON 200 are
+:class:`AmbiguousProviderError` (look the messages up with :meth:`find_sent`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import datetime as dt
 import email.utils
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -26,6 +33,7 @@ from bot.providers import clicksend_codes as codes
 from bot.providers.base import (
     AccountInfo,
     AccountProviderError,
+    AmbiguousProviderError,
     DeliveryReceipt,
     InboundSms,
     InvalidPayload,
@@ -35,6 +43,7 @@ from bot.providers.base import (
     PermanentProviderError,
     ProviderError,
     SendResult,
+    SentRecord,
     TemporaryProviderError,
 )
 from bot.providers.clicksend_push import parse_inbound_push, parse_receipt_push
@@ -43,6 +52,9 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 MIN_LIMIT, MAX_LIMIT = 15, 100
+# A history lookup reads at most this many pages (100 messages each) before it
+# gives up rather than report messages absent from a window it did not finish.
+MAX_HISTORY_PAGES = 500
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 SOURCE = "smsdesk"
@@ -69,6 +81,11 @@ class ClickSendClient:
         self._auth = httpx.BasicAuth(username, api_key)
         self._send_timeout_s = send_timeout_s
 
+    @property
+    def send_timeout_s(self) -> float:
+        """The bound on one POST /sms/send: a message ``sending`` longer is in doubt."""
+        return self._send_timeout_s
+
     # -- SmsProvider ---------------------------------------------------------
 
     async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
@@ -82,6 +99,30 @@ class ClickSendClient:
         )
         by_ref = _results_by_ref(data)
         return [_result_for(m, by_ref.get(m.ref)) for m in messages]
+
+    async def find_sent(
+        self, refs: Collection[str], date_from: dt.datetime, date_to: dt.datetime
+    ) -> dict[str, SentRecord]:
+        """GET /sms/history over [date_from, date_to], page by page, until every ref is found.
+
+        Absence is only ever concluded from a window read to its last page; a
+        failure on any page raises, so the caller keeps the messages unknown.
+        """
+        wanted, found = set(refs), {}
+        window = {"date_from": _unix(date_from, up=False), "date_to": _unix(date_to, up=True)}
+        page = 1
+        while wanted - found.keys():
+            if page > MAX_HISTORY_PAGES:
+                raise TemporaryProviderError(
+                    f"ClickSend history window holds more than {MAX_HISTORY_PAGES} pages"
+                )
+            params = window | _page_params(page, MAX_LIMIT)
+            data = await self._call("GET", "/sms/history", params=params)
+            found.update(_sent_records(data, wanted))
+            if not isinstance(data, Mapping) or not _has_more(data):
+                break
+            page += 1
+        return found
 
     async def fetch_inbound(self, page: int = 1, limit: int = 100) -> Page[InboundSms]:
         """GET /sms/inbound: the unread replies, oldest first, so a backlog is taken
@@ -168,10 +209,24 @@ class ClickSendClient:
                     timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
                 )
         except TimeoutError:
-            raise TemporaryProviderError(f"ClickSend {method} {path} timed out") from None
-        except httpx.RequestError as exc:
+            # The deadline may have struck after the request was written.
+            raise AmbiguousProviderError(f"ClickSend {method} {path} timed out") from None
+        except NOT_SENT_ERRORS as exc:
             raise TemporaryProviderError(f"ClickSend {method} {path}: {exc!r}") from None
+        except httpx.RequestError as exc:
+            raise AmbiguousProviderError(f"ClickSend {method} {path}: {exc!r}") from None
         return _data_or_raise(response)
+
+
+# httpx failures that happen before any byte of the request reaches ClickSend.
+NOT_SENT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
 # -- sending -------------------------------------------------------------------
@@ -206,7 +261,7 @@ def _results_by_ref(data: Any) -> dict[str, Mapping[str, Any]]:
 def _result_for(message: OutboundSms, item: Mapping[str, Any] | None) -> SendResult:
     if item is None:
         reason = "ClickSend: no result for this message in the response"
-        return SendResult(message.ref, Outcome.RETRY, reason=reason)
+        return SendResult(message.ref, Outcome.UNKNOWN, reason=reason)
     code = str(item.get("status") or "MISSING_STATUS").upper()
     outcome = codes.message_outcome(code)
     if outcome is Outcome.ACCEPTED:
@@ -232,7 +287,7 @@ def _data_or_raise(response: httpx.Response) -> Any:
     envelope = _json_object(response)
     if response.status_code == 200:
         if envelope is None:
-            raise TemporaryProviderError("ClickSend answered 200 with a non-JSON or cut-off body")
+            raise AmbiguousProviderError("ClickSend answered 200 with a non-JSON or cut-off body")
         return envelope.get("data")
     raise _error_for(response, envelope or {})
 
@@ -252,7 +307,9 @@ def _error_for(response: httpx.Response, envelope: Mapping[str, Any]) -> Provide
     if status == 429:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         return TemporaryProviderError(message, code=code, retry_after_s=retry_after)
-    if status >= 500 or status == 408:
+    if status >= 500:
+        return AmbiguousProviderError(message, code=code)
+    if status == 408:
         return TemporaryProviderError(message, code=code)
     if status == 401:
         return AccountProviderError(message, code=code or "UNAUTHORIZED")
@@ -329,6 +386,38 @@ def _has_more(data: Mapping[str, Any]) -> bool:
     if current is not None and last is not None:
         return current < last
     return bool(data.get("next_page_url"))
+
+
+def _sent_records(data: Any, wanted: set[str]) -> dict[str, SentRecord]:
+    """History items (§2.5) whose custom_string is one we look for."""
+    items = data.get("data") if isinstance(data, Mapping) else None
+    found: dict[str, SentRecord] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        ref, message_id = _text(item.get("custom_string")), _text(item.get("message_id"))
+        if ref in wanted and message_id is not None:
+            found.setdefault(ref, _sent_record(ref, message_id, item))
+    return found
+
+
+def _sent_record(ref: str, message_id: str, item: Mapping[str, Any]) -> SentRecord:
+    date = _int(item.get("date"))
+    return SentRecord(
+        ref=ref,
+        provider_message_id=message_id,
+        parts=_int(item.get("message_parts")),
+        price=_text(item.get("message_price")),
+        sent_at=dt.datetime.fromtimestamp(date, dt.UTC) if date is not None else None,
+    )
+
+
+def _unix(when: dt.datetime, *, up: bool) -> int:
+    """Whole Unix seconds (naive = UTC), rounded outwards so the window only widens."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    seconds = when.timestamp()
+    return math.ceil(seconds) if up else math.floor(seconds)
 
 
 def _account(data: Any) -> AccountInfo:

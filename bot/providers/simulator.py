@@ -12,7 +12,8 @@ message, test numbers included, gets a ``Delivered``/``201`` receipt after
 strictly-less-than; ``/sms/history`` date bounds are inclusive; pushes go only
 to the configured URLs. Split by idea: :mod:`simulator_state` (memory and
 background work), :mod:`simulator_web` (envelope, auth, paging),
-:mod:`simulator_send` (/sms/send), :mod:`simulator_push` (webhook retries).
+:mod:`simulator_send` (/sms/send), :mod:`simulator_push` (webhook retries),
+:mod:`simulator_faults` (fault injection, off unless configured).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.providers.simulator_faults import check_faults, control_faults, control_stats
 from bot.providers.simulator_send import send_sms
 from bot.providers.simulator_state import SimulatorConfig, SimulatorState
 from bot.providers.simulator_web import (
@@ -48,6 +50,7 @@ _RECEIPTS_MSG = "Here are your delivery receipts."
 
 def create_simulator_app(config: SimulatorConfig) -> tuple[web.Application, SimulatorState]:
     """The sub-app (routes relative to its mount point) and the state tests inspect."""
+    check_faults(config)
     state = SimulatorState(config)
     app = web.Application(
         middlewares=[envelope_errors, record_requests, basic_auth],
@@ -81,6 +84,8 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/lists", list_lists)
     router.add_get(r"/lists/{list_id}/contacts", list_contacts)
     router.add_post("/_simulator/inbound", control_inbound)
+    router.add_put("/_simulator/faults", control_faults)
+    router.add_get("/_simulator/stats", control_stats)
 
 
 async def _close_state(app: web.Application) -> None:

@@ -7,6 +7,7 @@ is the per-message ``status``, the way a client must be ready to read it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ import phonenumbers
 from aiohttp import web
 
 from bot.encoding import GSM7_EXTENSION, MAX_PARTS, measure
+from bot.providers.simulator_faults import Fault, pick_fault
 from bot.providers.simulator_state import (
     SUBACCOUNT_ID,
     TEST_NUMBERS,
@@ -31,6 +33,7 @@ from bot.providers.simulator_web import (
     currency_block,
     envelope,
     read_json,
+    reply,
 )
 
 MAX_MESSAGES = 1000
@@ -45,6 +48,24 @@ async def send_sms(request: web.Request) -> web.Response:
     state = request.app[STATE]
     account: SimAccount = request[ACCOUNT]
     messages = _messages(await read_json(request))
+    fault = pick_fault(state.config, state.rng)
+    if fault is not Fault.NONE:
+        state.faults[fault] += 1
+    if fault is Fault.RATE_LIMITED:
+        response = reply(429, "TOO_MANY_REQUESTS", "Too many requests.")
+        response.headers["Retry-After"] = f"{state.config.retry_after_s:g}"
+        return response
+    if fault is Fault.FAIL_BEFORE:
+        raise SimError(500, "INTERNAL_ERROR", "Internal error.")
+    response = _accept(state, account, messages)
+    if fault is Fault.FAIL_AFTER:
+        return reply(500, "INTERNAL_ERROR", "Internal error.")
+    if fault is Fault.SLOW:
+        await asyncio.sleep(state.config.slow_s)
+    return response
+
+
+def _accept(state: SimulatorState, account: SimAccount, messages: list[dict]) -> web.Response:
     items = [_process(state, account, message) for message in messages]
     if all(item["status"] == "INSUFFICIENT_CREDIT" for item in items):
         raise SimError(400, "INSUFFICIENT_CREDIT", "You have no message credit left.")

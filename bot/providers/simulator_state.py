@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import string
 import time
@@ -61,6 +62,16 @@ class SimulatorConfig:
     push_attempts: int = 10
     currency: str = "USD"
     balance: str = "100.000000"
+    # Fault injection, all off by default (bot/providers/simulator_faults.py).
+    fail_429_rate: float = 0.0
+    retry_after_s: float = 1.0
+    fail_500_rate: float = 0.0
+    fail_500_after_accept_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_s: float = 35.0
+    receipt_jitter_s: float = 0.0
+    duplicate_push_rate: float = 0.0
+    fault_seed: int | None = None
 
 
 @dataclass
@@ -103,6 +114,8 @@ class SimulatorState:
         self._last_send: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+        self.rng = random.Random(config.fault_seed)  # noqa: S311 - fault draws, not secrets
+        self.faults: Counter[str] = Counter()
         self._pusher = Pusher(
             retry_s=config.push_retry_s, attempts=config.push_attempts, attempt_log=self.push_log
         )
@@ -156,6 +169,13 @@ class SimulatorState:
         """How many accepted sends carried this custom_string: >1 means a duplicate send."""
         return self._sent_counts[custom_string]
 
+    def send_counts(self) -> dict[str, int]:
+        """custom_string → accepted sends carrying it (a copy)."""
+        return dict(self._sent_counts)
+
+    def reseed(self, seed: int) -> None:
+        self.rng.seed(seed)
+
     def throttled(self, to: str, body: str, window_s: float = 10.0) -> bool:
         last = self._last_send.get((to, body))
         return last is not None and time.monotonic() - last < window_s
@@ -196,7 +216,7 @@ class SimulatorState:
         self.inbound.append(item)
         self._inbound_ids.add(item["message_id"])
         if self.config.inbound_push_url:
-            self.spawn(self._pusher.push(self.config.inbound_push_url, inbound_push_fields(item)))
+            self.spawn(self._push(self.config.inbound_push_url, inbound_push_fields(item)))
         return item
 
     def _last_sent_to(self, number: str) -> dict | None:
@@ -205,7 +225,9 @@ class SimulatorState:
     # -- receipts ----------------------------------------------------------------
 
     async def _deliver_receipt(self, item: dict) -> None:
-        await asyncio.sleep(self.config.receipt_delay_s)
+        jitter = self.config.receipt_jitter_s
+        extra = self.rng.uniform(0, jitter) if jitter else 0.0  # out of order when > 0
+        await asyncio.sleep(self.config.receipt_delay_s + extra)
         receipt = {
             "timestamp_send": item["date"],
             "timestamp": str(int(time.time())),
@@ -220,7 +242,14 @@ class SimulatorState:
         self.receipts.append(receipt)
         item.update(status_code=DELIVERED_CODE, status_text=DELIVERED_TEXT)
         if self.config.receipt_push_url:
-            await self._pusher.push(self.config.receipt_push_url, receipt_push_fields(receipt))
+            await self._push(self.config.receipt_push_url, receipt_push_fields(receipt))
+
+    async def _push(self, url: str, fields: dict[str, str]) -> None:
+        """Push once, or twice when the duplicate-push fault is drawn."""
+        await self._pusher.push(url, fields)
+        if self.config.duplicate_push_rate and self.rng.random() < self.config.duplicate_push_rate:
+            self.faults["duplicate_push"] += 1
+            await self._pusher.push(url, fields)
 
     # -- background tasks --------------------------------------------------------
 

@@ -18,6 +18,7 @@ def test_demo_defaults_need_no_variables():
     )
     assert settings.database_url == "sqlite+aiosqlite:///./smsdesk.db"
     assert settings.sqlite_synchronous == "FULL"
+    assert settings.send_rate_per_s == 10.0
 
 
 def test_values_are_parsed_and_normalised():
@@ -29,12 +30,14 @@ def test_values_are_parsed_and_normalised():
         "SMSDESK_POLL_INTERVAL_S": "1",
         "SMSDESK_DEFAULT_REGION": "au",
         "SMSDESK_CLICKSEND_BASE_URL": "http://127.0.0.1:9000/v3/",
+        "SMSDESK_SEND_RATE_PER_S": "2.5",
     }
     settings = load_settings(env, serving=True)
     assert settings.database_url == "postgresql+asyncpg://a:b@127.0.0.1/db"
     assert (settings.inbound_mode, settings.poll_interval_s) == (InboundMode.BOTH, 1.0)
     assert settings.default_region == "AU"
     assert settings.clicksend_base_url == "http://127.0.0.1:9000/v3"
+    assert settings.send_rate_per_s == 2.5
 
 
 @pytest.mark.parametrize(
@@ -50,6 +53,11 @@ def test_values_are_parsed_and_normalised():
         ({"SMSDESK_SECRET_KEY": "short"}, "SMSDESK_SECRET_KEY", "at least 32"),
         ({"SMSDESK_CLICKSEND_BASE_URL": "ftp://x"}, "SMSDESK_CLICKSEND_BASE_URL", "http(s)"),
         ({"SMSDESK_SQLITE_SYNCHRONOUS": "OFF"}, "SMSDESK_SQLITE_SYNCHRONOUS", "not one of"),
+        ({"SMSDESK_SEND_RATE_PER_S": "fast"}, "SMSDESK_SEND_RATE_PER_S", "not a number"),
+        ({"SMSDESK_SEND_RATE_PER_S": "0"}, "SMSDESK_SEND_RATE_PER_S", "outside 0..100,000"),
+        ({"SMSDESK_SEND_RATE_PER_S": "-5"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
+        ({"SMSDESK_SEND_RATE_PER_S": "nan"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
+        ({"SMSDESK_SEND_RATE_PER_S": "inf"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable, problem):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.contacts import get_or_create_contact, get_or_create_conversation
-from bot.models import Message, MessageStatus, OptOut
+from bot.models import Message, MessagePurpose, MessageStatus, OptOut
 from bot.optout import OptedOut
 from bot.outbox import InvalidMessage, enqueue_reply, enqueue_to_number
 from bot.providers.base import (
@@ -19,6 +19,7 @@ from bot.providers.base import (
     SendResult,
     TemporaryProviderError,
 )
+from bot.ratelimit import TokenBucket
 from bot.sender import MAX_ATTEMPTS, SenderState, send_round
 
 CUSTOMER = "+14155550101"
@@ -48,9 +49,10 @@ class FakeProvider:
         return SendResult(message.ref, outcome, reason=f"scripted {outcome}")
 
 
-async def queue(sessionmaker, to=CUSTOMER, body="Hello there") -> int:
+async def queue(sessionmaker, to=CUSTOMER, body="Hello there", purpose=MessagePurpose.API) -> int:
     async with sessionmaker.begin() as session:
-        return (await enqueue_to_number(session, to, body, our_number=OURS)).id
+        message = await enqueue_to_number(session, to, body, our_number=OURS, purpose=purpose)
+        return message.id
 
 
 async def status_of(sessionmaker, message_id) -> Message:
@@ -164,3 +166,28 @@ async def test_bad_bodies_are_refused_naming_the_field(sessionmaker, body, probl
         async with sessionmaker.begin() as session:
             await enqueue_reply(session, conversation.id, body)
     assert (caught.value.field, problem in caught.value.problem) == ("body", True)
+
+
+async def test_budget_sends_replies_before_campaign_traffic(sessionmaker):
+    campaign = [
+        await queue(sessionmaker, f"+1415555{i:04d}", purpose=MessagePurpose.CAMPAIGN)
+        for i in range(7)
+    ]
+    agent = await queue(sessionmaker, "+14155560001", purpose=MessagePurpose.AGENT_REPLY)
+    bot = await queue(sessionmaker, "+14155560002", purpose=MessagePurpose.BOT_REPLY)
+    now = [0.0]
+    bucket = TokenBucket(4, clock=lambda: now[0])
+    provider = FakeProvider()
+
+    async def round_() -> int:
+        return await send_round(sessionmaker, provider, state=SenderState(), bucket=bucket)
+
+    assert await round_() == 4
+    assert await round_() == 0  # the budget is spent: nothing claimed
+    now[0] += 1.0
+    assert await round_() == 4
+    refs = [[int(m.ref) for m in batch] for batch in provider.batches]
+    assert refs == [[agent, bot, *campaign[:2]], campaign[2:6]]
+    async with sessionmaker() as session:
+        left = await session.get(Message, campaign[6])
+    assert left.status is MessageStatus.QUEUED

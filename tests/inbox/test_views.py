@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.config import ProviderName
-from bot.models import Contact, Conversation, Direction, Message, OptOut
+from bot.models import Contact, Conversation, Direction, Message, MessageStatus, OptOut
+from bot.outbox import enqueue_reply
 from bot.sender import send_round
 from inbox.csrf import COOKIE
 from inbox.demo import DEMO_OUR_NUMBER
@@ -418,3 +419,19 @@ async def test_simulator_pages_are_404_with_a_real_provider(aiohttp_client, sett
     assert (await client.get("/simulate")).status == 404
     assert (await client.post("/simulate", data={"body": "hi"})).status == 404
     assert "Simulate a customer" not in await page(client, "/")
+
+
+async def test_a_message_in_doubt_reads_checking_with_clicksend(
+    quiet_client, settings, sessionmaker
+):
+    await ingest(quiet_client, settings, ALICE, "Hello?")
+    cid = await conversation_id(sessionmaker, ALICE)
+    async with sessionmaker.begin() as session:
+        message = await enqueue_reply(session, cid, "On its way")
+        message.status = MessageStatus.UNKNOWN
+        message_id = message.id
+    thread = await page(quiet_client, f"/conversations/{cid}")
+    entry = thread[thread.index(f'id="message-{message_id}"') :]
+    entry = entry[: entry.index("</li>")]
+    assert 'class="message-status status-unknown"' in entry
+    assert ">checking with ClickSend</span>" in entry

@@ -16,9 +16,11 @@ import pytest
 
 from bot.providers.base import (
     AccountProviderError,
+    AmbiguousProviderError,
     OutboundSms,
     Outcome,
     PermanentProviderError,
+    SentRecord,
     TemporaryProviderError,
 )
 from bot.providers.clicksend import ClickSendClient
@@ -125,7 +127,7 @@ async def test_send_sets_connect_and_send_timeouts(fake):
     assert timeout == {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 30.0}
 
 
-async def test_send_over_the_whole_timeout_is_temporary():
+async def test_send_over_the_whole_timeout_is_ambiguous():
     async def slow(_request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(5)
         return httpx.Response(200, json=ok([]))
@@ -134,7 +136,7 @@ async def test_send_over_the_whole_timeout_is_temporary():
         client = ClickSendClient(
             http, base_url=BASE, username=USER, api_key=KEY, send_timeout_s=0.05
         )
-        with pytest.raises(TemporaryProviderError, match="timed out"):
+        with pytest.raises(AmbiguousProviderError, match="timed out"):
             await client.send_batch([OutboundSms("r1", "+15551230001", "Hello")])
 
 
@@ -193,21 +195,21 @@ async def test_results_match_by_custom_string_not_position(fake):
     assert [r.provider_message_id for r in results] == [None, "ID-b", "ID-c", "ID-d"]
 
 
-async def test_message_missing_from_response_is_retry(fake):
+async def test_message_missing_from_response_is_unknown(fake):
     fake.answer_messages([sent_item("a")])
     results = await fake.client.send_batch(
         [OutboundSms("a", "+15551230001", "x"), OutboundSms("b", "+15551230002", "y")]
     )
     assert results[0].outcome is Outcome.ACCEPTED
-    assert results[1].outcome is Outcome.RETRY
+    assert results[1].outcome is Outcome.UNKNOWN  # it may have been accepted: look it up
     assert "no result" in (results[1].reason or "")
 
 
 @pytest.mark.parametrize("data", [None, [], {}, {"messages": None}, {"messages": "x"}])
-async def test_200_without_messages_retries_every_message(fake, data):
+async def test_200_without_messages_leaves_every_message_unknown(fake, data):
     fake.answer(json=ok(data))
     [result] = await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
-    assert result.outcome is Outcome.RETRY
+    assert result.outcome is Outcome.UNKNOWN
 
 
 async def test_numbers_as_strings_are_accepted(fake):
@@ -275,8 +277,9 @@ def _error_body(status: int, code: str, data_mode: str = "null") -> dict:
         (404, "NOT_FOUND", "null", PermanentProviderError, "NOT_FOUND"),
         (405, "METHOD_NOT_ALLOWED", "null", PermanentProviderError, "METHOD_NOT_ALLOWED"),
         (429, "TOO_MANY_REQUESTS", "null", TemporaryProviderError, "TOO_MANY_REQUESTS"),
-        (500, "INTERNAL_ERROR", "null", TemporaryProviderError, "INTERNAL_ERROR"),
-        (503, "SOMETHING_IS_WRONG", "missing", TemporaryProviderError, "SOMETHING_IS_WRONG"),
+        (408, "REQUEST_TIMEOUT", "null", TemporaryProviderError, "REQUEST_TIMEOUT"),
+        (500, "INTERNAL_ERROR", "null", AmbiguousProviderError, "INTERNAL_ERROR"),
+        (503, "SOMETHING_IS_WRONG", "missing", AmbiguousProviderError, "SOMETHING_IS_WRONG"),
     ],
 )
 async def test_whole_request_errors(fake, status, code, data_mode, error, expected_code):
@@ -290,11 +293,11 @@ async def test_whole_request_errors(fake, status, code, data_mode, error, expect
 @pytest.mark.parametrize(
     ("status", "content", "error"),
     [
-        (502, b"<html>Bad gateway</html>", TemporaryProviderError),
-        (200, b"<html>maintenance</html>", TemporaryProviderError),
-        (200, b'{"http_code": 200, "response_code": "SUCC', TemporaryProviderError),
-        (200, b'["not", "an", "envelope"]', TemporaryProviderError),
-        (200, b"\xff\xfe", TemporaryProviderError),
+        (502, b"<html>Bad gateway</html>", AmbiguousProviderError),
+        (200, b"<html>maintenance</html>", AmbiguousProviderError),
+        (200, b'{"http_code": 200, "response_code": "SUCC', AmbiguousProviderError),
+        (200, b'["not", "an", "envelope"]', AmbiguousProviderError),
+        (200, b"\xff\xfe", AmbiguousProviderError),
         (400, b"<html>bad</html>", PermanentProviderError),
         (401, b"", AccountProviderError),
         (403, b"<html>Forbidden</html>", AccountProviderError),
@@ -302,8 +305,9 @@ async def test_whole_request_errors(fake, status, code, data_mode, error, expect
 )
 async def test_non_json_bodies(fake, status, content, error):
     fake.answer(status, content=content)
-    with pytest.raises(error):
+    with pytest.raises(error) as caught:
         await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert type(caught.value) is error
 
 
 @pytest.mark.parametrize(
@@ -329,21 +333,30 @@ async def test_429_retry_after_http_date(fake):
 
 
 @pytest.mark.parametrize(
-    "exc",
+    ("exc", "error"),
     [
-        httpx.ConnectError("refused"),
-        httpx.ConnectTimeout("slow connect"),
-        httpx.ReadTimeout("slow read"),
-        httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
+        # Provably never reached ClickSend: safe to send again.
+        (httpx.ConnectError("refused"), TemporaryProviderError),
+        (httpx.ConnectTimeout("slow connect"), TemporaryProviderError),
+        (httpx.PoolTimeout("no free connection"), TemporaryProviderError),
+        # May have been accepted: the messages must be looked up, not re-sent.
+        (httpx.ReadTimeout("slow read"), AmbiguousProviderError),
+        (httpx.WriteTimeout("slow write"), AmbiguousProviderError),
+        (httpx.ReadError("connection reset by peer"), AmbiguousProviderError),
+        (
+            httpx.RemoteProtocolError("peer closed connection without sending complete body"),
+            AmbiguousProviderError,
+        ),
     ],
 )
-async def test_transport_errors_are_temporary(fake, exc):
+async def test_transport_errors_split_by_whether_the_request_went_out(fake, exc, error):
     def boom(_request: httpx.Request) -> httpx.Response:
         raise exc
 
     fake.respond = boom
-    with pytest.raises(TemporaryProviderError):
+    with pytest.raises(TemporaryProviderError) as caught:
         await fake.client.send_batch([OutboundSms("a", "+15551230001", "x")])
+    assert type(caught.value) is error
 
 
 # -- inbound --------------------------------------------------------------------------
@@ -574,3 +587,84 @@ async def test_fetch_list_numbers_other_errors_keep_their_class(fake):
     fake.answer(401, json=_error_body(401, "INVALID_CREDENTIALS"))
     with pytest.raises(AccountProviderError):
         await fake.client.fetch_list_numbers(428)
+
+
+# -- sent history (reconciling messages in doubt) ---------------------------------------
+
+
+def history_page(items: list[dict], page: int, last_page: int) -> dict:
+    return ok({"total": len(items), "current_page": page, "last_page": last_page, "data": items})
+
+
+def history_item(ref: str, message_id: str, date: str = "1700000000") -> dict:
+    item = fixture("sms_history_page.json")["data"]["data"][0]
+    return item | {"custom_string": ref, "message_id": message_id, "date": date}
+
+
+WINDOW = (
+    dt.datetime(2023, 11, 14, 22, 13, 20, 700000, tzinfo=dt.UTC),
+    dt.datetime(2023, 11, 14, 22, 20, 0, 100000, tzinfo=dt.UTC),
+)
+
+
+async def test_find_sent_asks_for_the_window_in_whole_seconds_rounded_outwards(fake):
+    fake.answer(json=history_page([history_item("7", "M-7")], 1, 1))
+    found = await fake.client.find_sent(["7"], *WINDOW)
+    request = fake.last
+    assert (request.method, request.url.path) == ("GET", "/v3/sms/history")
+    assert request.headers["Authorization"] == AUTH_HEADER
+    assert dict(request.url.params) == {
+        "date_from": "1700000000",  # 22:13:20.7 rounded down
+        "date_to": "1700000401",  # 22:20:00.1 rounded up
+        "page": "1",
+        "limit": "100",
+    }
+    assert found == {
+        "7": SentRecord(
+            ref="7",
+            provider_message_id="M-7",
+            parts=1,
+            price="0.070000",
+            sent_at=dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC),
+        )
+    }
+
+
+async def test_find_sent_pages_until_every_ref_is_found(fake):
+    pages = {
+        "1": [history_item("9", "M-9"), history_item("other", "M-X")],
+        "2": [history_item("8", "M-8")],
+        "3": [history_item("never-read", "M-N")],
+    }
+    fake.respond = lambda r: httpx.Response(
+        200, json=history_page(pages[r.url.params["page"]], int(r.url.params["page"]), 3)
+    )
+    found = await fake.client.find_sent(["8", "9"], *WINDOW)
+    assert {ref: r.provider_message_id for ref, r in found.items()} == {"8": "M-8", "9": "M-9"}
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2"]
+
+
+async def test_find_sent_reads_the_whole_window_before_reporting_absence(fake):
+    fake.respond = lambda r: httpx.Response(
+        200, json=history_page([history_item("1", "M-1")], int(r.url.params["page"]), 3)
+    )
+    assert await fake.client.find_sent(["2"], *WINDOW) == {}
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2", "3"]
+
+
+async def test_find_sent_ignores_items_without_a_message_id_or_malformed(fake):
+    items = [history_item("1", ""), "junk", {"custom_string": None}, history_item("2", "M-2")]
+    fake.answer(json=history_page(items, 1, 1))
+    found = await fake.client.find_sent(["1", "2"], *WINDOW)
+    assert list(found) == ["2"]
+
+
+async def test_find_sent_failing_on_a_later_page_raises_instead_of_reporting_absence(fake):
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.params["page"] == "1":
+            return httpx.Response(200, json=history_page([history_item("1", "M-1")], 1, 2))
+        return httpx.Response(500, json=_error_body(500, "INTERNAL_ERROR"))
+
+    fake.respond = respond
+    with pytest.raises(TemporaryProviderError):
+        await fake.client.find_sent(["1", "2"], *WINDOW)
