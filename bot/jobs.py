@@ -1,4 +1,4 @@
-"""Worker loops: the pipeline (inbound) and the sender (outbound).
+"""Worker loops: the pipeline (inbound), the sender (outbound) and the forwarder.
 
 Each loop runs one round, goes straight on while there is work, and otherwise
 sleeps until its topic is published or a poll interval passes (a safety net for
@@ -14,10 +14,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import compliance_settings, events
+from bot.config import SmtpSettings
 from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
+from bot.forwarding import forward_round
 from bot.groupcommit import GroupCommitWriter
 from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
 from bot.providers.base import SmsProvider
@@ -129,3 +132,20 @@ class SenderWorker:
 
     async def run(self) -> None:
         await run_loop("sender", self.round, self.bus, events.OUTBOX_QUEUED, idle_s=0.5)
+
+
+@dataclass
+class ForwardWorker:
+    """Delivers rule forwards (URL, email); polls for retries that come due."""
+
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    http: httpx.AsyncClient
+    smtp: SmtpSettings | None = None
+    turns: WriteTurns = NO_TURNS
+
+    async def round(self) -> int:
+        return await forward_round(self.sessionmaker, self.http, self.smtp, turns=self.turns)
+
+    async def run(self) -> None:
+        await run_loop("forwarder", self.round, self.bus, events.FORWARD_QUEUED, idle_s=5.0)
