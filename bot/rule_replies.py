@@ -46,7 +46,7 @@ CUSTOM_SLOTS = ("custom_1", "custom_2", "custom_3", "custom_4")
 
 async def reply(ctx: RuleContext, fired: Fired, spec: Mapping[str, Any]) -> str:
     body = await _template_body(ctx, spec)
-    text, render_error = await _render(ctx, body)
+    text, render_error = await _render(ctx, fired, body)
     if text is not None:
         ctx.replies.append(text)
     await _check_cooldown(ctx, fired)
@@ -73,8 +73,8 @@ async def _template_body(ctx: RuleContext, spec: Mapping[str, Any]) -> str:
     return body
 
 
-async def _render(ctx: RuleContext, body: str) -> tuple[str | None, str | None]:
-    context = await template_context(ctx)
+async def _render(ctx: RuleContext, fired: Fired, body: str) -> tuple[str | None, str | None]:
+    context = await template_context(ctx, fired)
     try:
         text = templating.render(body, context)
     except templating.RenderError as exc:
@@ -84,46 +84,57 @@ async def _render(ctx: RuleContext, body: str) -> tuple[str | None, str | None]:
     return text, None
 
 
-async def template_context(ctx: RuleContext) -> dict[str, Any]:
+async def template_context(ctx: RuleContext, fired: Fired) -> dict[str, Any]:
     """Plain values for the sandbox: never ORM objects."""
+    agent = await _agent(ctx)
     return templating.build_context(
         contact=_contact_values(ctx),
-        conversation=_conversation_values(ctx),
-        message={"body": ctx.body, "from": ctx.phone_number, "to": ctx.our_number},
-        agent={"name": await _agent_name(ctx)},
-        business={"name": ctx.settings.business_name},
+        conversation={
+            "id": ctx.conversation.id if ctx.conversation else None,
+            "status": str(ctx.conversation.status) if ctx.conversation else "open",
+            "our_number": ctx.our_number,
+            "phone_number": ctx.phone_number,
+            "assignee": agent.get("name"),
+        },
+        message={"body": ctx.body, "phone_number": ctx.phone_number},
+        match={
+            "term": fired.match.term,
+            "groups": list(fired.match.groups),
+            "named": dict(fired.match.named),
+        },
+        agent=agent,
+        business={"name": ctx.settings.business_name, "phone_number": ctx.our_number},
     )
 
 
 def _contact_values(ctx: RuleContext) -> dict[str, Any]:
     contact = ctx.contact
     custom = dict(contact.custom_fields or {}) if contact else {}
-    values = {name: str(value) for name, value in custom.items() if isinstance(name, str)}
-    values.update({slot: str(custom.get(slot) or "") for slot in CUSTOM_SLOTS})
+    values: dict[str, Any] = {slot: _text(custom.get(slot)) for slot in CUSTOM_SLOTS}
     values.update(
-        first_name=(contact.first_name if contact else None) or "",
-        last_name=(contact.last_name if contact else None) or "",
-        email=(contact.email if contact else None) or "",
+        first_name=contact.first_name if contact else None,
+        last_name=contact.last_name if contact else None,
+        email=contact.email if contact else None,
         phone_number=ctx.phone_number,
+        fields={
+            str(name): _text(value) for name, value in custom.items() if name not in CUSTOM_SLOTS
+        },
     )
     return values
 
 
-def _conversation_values(ctx: RuleContext) -> dict[str, Any]:
-    conversation = ctx.conversation
-    return {
-        "id": conversation.id if conversation else None,
-        "status": str(conversation.status) if conversation else "open",
-        "our_number": ctx.our_number,
-        "phone_number": ctx.phone_number,
-    }
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
-async def _agent_name(ctx: RuleContext) -> str:
+async def _agent(ctx: RuleContext) -> dict[str, Any]:
     if ctx.conversation is None or ctx.conversation.assigned_user_id is None:
-        return ""
+        return {}
     user = await ctx.session.get(User, ctx.conversation.assigned_user_id)
-    return (user.name or user.email) if user else ""
+    if user is None:
+        return {}
+    name = user.name or user.email
+    return {"name": name, "first_name": name.split()[0], "email": user.email}
 
 
 async def _check_cooldown(ctx: RuleContext, fired: Fired) -> None:
