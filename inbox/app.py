@@ -22,7 +22,14 @@ from aiohttp import web
 from bot import appsettings, events, ingest
 from bot.config import InboundMode, ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import AccountWorker, PipelineWorker, PollerWorker, ReconcilerWorker, SenderWorker
+from bot.jobs import (
+    AccountWorker,
+    ForwardWorker,
+    PipelineWorker,
+    PollerWorker,
+    ReconcilerWorker,
+    SenderWorker,
+)
 from bot.poller import Poller
 from bot.providers.clicksend import ClickSendClient
 from bot.ratelimit import TokenBucket
@@ -218,12 +225,20 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         policy=ReconcilePolicy(stale_sending_s=services.provider.send_timeout_s + 30.0),
         turns=services.turns,
     )
+    forwarder = ForwardWorker(
+        services.sessionmaker,
+        services.bus,
+        services.http,
+        smtp=services.settings.smtp,
+        turns=services.turns,
+    )
     account = account_worker(services)
     tasks = [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
         asyncio.create_task(account.run(), name="account-worker"),
         asyncio.create_task(reconciler.run(), name="reconciler-worker"),
+        asyncio.create_task(forwarder.run(), name="forward-worker"),
     ]
     if services.settings.inbound_mode in (InboundMode.POLL, InboundMode.BOTH):
         tasks.append(asyncio.create_task(poller_worker(services).run(), name="poller-worker"))
