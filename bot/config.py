@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from email.utils import parseaddr
 from typing import TypeVar
 
 import phonenumbers
+
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class ConfigError(Exception):
@@ -32,6 +36,24 @@ class InboundMode(enum.StrEnum):
 class ProviderName(enum.StrEnum):
     SIMULATOR = "simulator"
     CLICKSEND = "clicksend"
+
+
+class SmtpTls(enum.StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where rule email forwards go out; None in Settings when SMSDESK_SMTP_HOST is unset."""
+
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    sender: str = ""
+    tls: SmtpTls = SmtpTls.STARTTLS
 
 
 SQLITE_SYNC_LEVELS = ("FULL", "EXTRA", "NORMAL")
@@ -56,6 +78,7 @@ class Settings:
     demo: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
+    smtp: SmtpSettings | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -85,6 +108,7 @@ def load_settings(
         default_region=_region(env),
         sqlite_synchronous=_sqlite_sync(env),
         demo=demo,
+        smtp=_smtp(env),
     )
     if serving:
         _check_provider_credentials(settings)
@@ -187,3 +211,49 @@ def _check_provider_credentials(settings: Settings) -> None:
         raise ConfigError("SMSDESK_CLICKSEND_USERNAME", "required when SMSDESK_PROVIDER=clicksend")
     if settings.clicksend_api_key is None:
         raise ConfigError("SMSDESK_CLICKSEND_API_KEY", "required when SMSDESK_PROVIDER=clicksend")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = _optional(env, "SMSDESK_SMTP_HOST")
+    others = ("PORT", "USERNAME", "PASSWORD", "FROM", "TLS")
+    if host is None:
+        stray = next(
+            (f"SMSDESK_SMTP_{n}" for n in others if _optional(env, f"SMSDESK_SMTP_{n}")), None
+        )
+        if stray:
+            raise ConfigError("SMSDESK_SMTP_HOST", f"required when {stray} is set")
+        return None
+    if any(c.isspace() or c in "/@" for c in host):
+        raise ConfigError("SMSDESK_SMTP_HOST", f"{host!r} is not a host name or address")
+    username = _optional(env, "SMSDESK_SMTP_USERNAME")
+    password = env.get("SMSDESK_SMTP_PASSWORD") or None
+    if (username is None) != (password is None):
+        missing = "SMSDESK_SMTP_PASSWORD" if password is None else "SMSDESK_SMTP_USERNAME"
+        raise ConfigError(missing, "SMTP username and password go together; set both or neither")
+    return SmtpSettings(
+        host=host,
+        port=_smtp_port(env),
+        username=username,
+        password=password,
+        sender=_smtp_from(env),
+        tls=_enum(env, "SMSDESK_SMTP_TLS", SmtpTls, SmtpTls.STARTTLS),
+    )
+
+
+def _smtp_port(env: Mapping[str, str]) -> int:
+    raw = _optional(env, "SMSDESK_SMTP_PORT")
+    if raw is None:
+        return 587
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError("SMSDESK_SMTP_PORT", f"{raw!r} is not a port number (1..65535)")
+    return int(raw)
+
+
+def _smtp_from(env: Mapping[str, str]) -> str:
+    sender = _optional(env, "SMSDESK_SMTP_FROM")
+    if sender is None:
+        raise ConfigError("SMSDESK_SMTP_FROM", "required when SMSDESK_SMTP_HOST is set")
+    _, address = parseaddr(sender)
+    if not EMAIL_SHAPE.fullmatch(address) or any(c in sender for c in "\r\n"):
+        raise ConfigError("SMSDESK_SMTP_FROM", f"{sender!r} is not an email address")
+    return sender

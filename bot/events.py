@@ -17,6 +17,7 @@ from typing import Any
 INBOUND_STORED = "inbound.stored"
 OUTBOX_QUEUED = "outbox.queued"
 MESSAGE_UPDATED = "message.updated"
+FORWARD_QUEUED = "forward.queued"
 
 
 class EventBus:

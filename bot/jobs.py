@@ -1,4 +1,4 @@
-"""Worker loops: the pipeline (inbound) and the sender (outbound).
+"""Worker loops: the pipeline (inbound), the sender (outbound) and the forwarder.
 
 Each loop runs one round, goes straight on while there is work, and otherwise
 sleeps until its topic is published or a poll interval passes (a safety net for
@@ -14,13 +14,24 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import compliance_settings, events
+from bot.config import SmtpSettings
 from bot.db import NO_TURNS, WriteTurns, make_sessionmaker
+from bot.forwarding import forward_round
 from bot.groupcommit import GroupCommitWriter
-from bot.pipeline import HANDLED_KIND, handle_inbound, mark_handled, pending_inbound, triage
+from bot.pipeline import (
+    HANDLED_KIND,
+    handle_inbound,
+    mark_handled,
+    pending_inbound,
+    steps_with,
+    triage,
+)
 from bot.providers.base import SmsProvider
+from bot.rule_engine import RuleBookCache, RulesStep
 from bot.sender import SenderState, send_round
 
 log = logging.getLogger(__name__)
@@ -63,17 +74,23 @@ class PipelineWorker:
     # next batch: no second writing connection competes with the webhooks.
     writer: GroupCommitWriter | None = None
     _failed_until: dict[int, float] = field(default_factory=dict)
+    # The keyword rules compiled once per rules_version, shared by triage and the step.
+    rulebooks: RuleBookCache = field(default_factory=RuleBookCache)
 
     def __post_init__(self) -> None:
         self._reader = make_sessionmaker(self.sessionmaker.kw["bind"], read_only=True)
+        self._steps = steps_with(RulesStep(self.rulebooks))
 
     async def round(self) -> int:
         async with self._reader() as session:
             batch = await pending_inbound(session, limit=500)
+            if not batch:
+                return 0
             vocabulary = (await compliance_settings.load(session)).vocabulary()
+            matcher = (await self.rulebooks.get(session)).matcher
         now = time.monotonic()
         due = [item for item in batch if self._failed_until.get(item.id, 0) <= now]
-        quiet, actionable = triage(due, vocabulary)
+        quiet, actionable = triage(due, vocabulary, matcher)
         if quiet:
             await self._mark_handled(quiet)
             self.bus.publish(events.MESSAGE_UPDATED, None)
@@ -91,14 +108,16 @@ class PipelineWorker:
     async def _handle(self, message_id: int) -> None:
         try:
             async with self.turns.turn(), self.sessionmaker.begin() as session:
-                handled = await handle_inbound(session, message_id)
+                handled = await handle_inbound(session, message_id, self._steps)
         except Exception:
             log.exception("handling inbound message %d failed; it stays pending", message_id)
             self._failed_until[message_id] = time.monotonic() + PIPELINE_RETRY_S
             return
         self._failed_until.pop(message_id, None)
-        if handled:
+        if handled:  # a rule may have queued replies or forwards: wake their workers
             self.bus.publish(events.MESSAGE_UPDATED, message_id)
+            self.bus.publish(events.OUTBOX_QUEUED)
+            self.bus.publish(events.FORWARD_QUEUED)
 
     async def run(self) -> None:
         await run_loop(
@@ -129,3 +148,20 @@ class SenderWorker:
 
     async def run(self) -> None:
         await run_loop("sender", self.round, self.bus, events.OUTBOX_QUEUED, idle_s=0.5)
+
+
+@dataclass
+class ForwardWorker:
+    """Delivers rule forwards (URL, email); polls for retries that come due."""
+
+    sessionmaker: async_sessionmaker
+    bus: events.EventBus
+    http: httpx.AsyncClient
+    smtp: SmtpSettings | None = None
+    turns: WriteTurns = NO_TURNS
+
+    async def round(self) -> int:
+        return await forward_round(self.sessionmaker, self.http, self.smtp, turns=self.turns)
+
+    async def run(self) -> None:
+        await run_loop("forwarder", self.round, self.bus, events.FORWARD_QUEUED, idle_s=5.0)

@@ -4,8 +4,8 @@ Runs in the pipeline worker after the webhook was acknowledged. Most messages
 need nothing but to be marked handled, so a round first reads a batch and sorts
 it without taking the write lock (:func:`triage`): the quiet ones are marked
 handled in one short statement, and each message that needs action (STOP,
-START, HELP, a possible opt-out) gets its own transaction through
-:func:`handle_inbound`. A step that raises rolls its transaction back and leaves
+START, HELP, a possible opt-out, or a candidate for a keyword rule) gets its own
+transaction through :func:`handle_inbound`. A step that raises rolls its transaction back and leaves
 the message ``pending`` (nothing is lost); the worker retries it later.
 """
 
@@ -18,16 +18,24 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.compliance import compliance_step
+from bot.matching import Matcher
 from bot.models import Contact, Conversation, Direction, Message, MessageStatus
 from bot.optout import blocked_pairs
 from bot.optout_keywords import Intent, Vocabulary, classify
+from bot.rule_engine import RulesStep
 
 # A step returns True to let the next step run, False when the message is dealt with.
 Step = Callable[[AsyncSession, Message], Awaitable[bool]]
 
 # Compliance (STOP / START / HELP) runs first, then keyword rules. Steps are plain
 # functions listed here explicitly, never looked up by name from the database.
-STEPS: tuple[Step, ...] = (compliance_step,)
+# This default compiles the rules per message; the pipeline worker passes a
+# RulesStep sharing its cached compiled rules.
+STEPS: tuple[Step, ...] = (compliance_step, RulesStep())
+
+
+def steps_with(rules_step: Step) -> tuple[Step, ...]:
+    return (compliance_step, rules_step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class Pending:
     body: str
     phone_number: str
     opted_out: bool
+    our_number: str = ""
 
 
 async def pending_inbound(session: AsyncSession, limit: int = 200) -> list[Pending]:
@@ -50,18 +59,32 @@ async def pending_inbound(session: AsyncSession, limit: int = 200) -> list[Pendi
         )
     ).all()
     blocked = await blocked_pairs(session, {(phone, ours) for _, _, phone, ours in rows})
-    return [Pending(mid, body, phone, (phone, ours) in blocked) for mid, body, phone, ours in rows]
+    return [
+        Pending(mid, body, phone, (phone, ours) in blocked, ours) for mid, body, phone, ours in rows
+    ]
 
 
-def triage(batch: Iterable[Pending], vocabulary: Vocabulary) -> tuple[list[int], list[int]]:
+def triage(
+    batch: Iterable[Pending], vocabulary: Vocabulary, matcher: Matcher | None = None
+) -> tuple[list[int], list[int]]:
     """Split a batch into (quiet, actionable) message ids, keeping each number's order:
-    after a number's first actionable message, its later ones are actionable too."""
+    after a number's first actionable message, its later ones are actionable too.
+    A message is quiet when compliance has nothing to do with it and no keyword
+    rule is a candidate for it (an opted-out sender's messages never trigger rules)."""
     quiet: list[int] = []
     actionable: list[int] = []
     busy_numbers: set[str] = set()
     for item in batch:
         intent = classify(item.body, opted_out=item.opted_out, vocabulary=vocabulary)
-        if item.phone_number in busy_numbers or intent is not Intent.NONE:
+        if (
+            item.phone_number in busy_numbers
+            or intent is not Intent.NONE
+            or (
+                matcher is not None
+                and not item.opted_out
+                and matcher.match(item.body, item.our_number)
+            )
+        ):
             busy_numbers.add(item.phone_number)
             actionable.append(item.id)
         else:

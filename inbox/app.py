@@ -22,7 +22,7 @@ from aiohttp import web
 from bot import appsettings, events, ingest
 from bot.config import ProviderName, Settings
 from bot.db import create_engine, make_sessionmaker, write_turns_for
-from bot.jobs import PipelineWorker, SenderWorker
+from bot.jobs import ForwardWorker, PipelineWorker, SenderWorker
 from bot.providers.clicksend import ClickSendClient
 from bot.web import WebhookContext, create_webhook_app
 from bot.write_backends import make_writer
@@ -177,9 +177,17 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         state=services.sender_state,
         turns=services.turns,
     )
+    forwarder = ForwardWorker(
+        services.sessionmaker,
+        services.bus,
+        services.http,
+        smtp=services.settings.smtp,
+        turns=services.turns,
+    )
     return [
         asyncio.create_task(pipeline.run(), name="pipeline-worker"),
         asyncio.create_task(sender.run(), name="sender-worker"),
+        asyncio.create_task(forwarder.run(), name="forward-worker"),
     ]
 
 
