@@ -6,7 +6,7 @@ mapped by bot/rule_clicksend.py) into a :class:`RuleDraft`, or raises
 :class:`InvalidRule` with one message per field at fault, each named by its path
 (``name``, ``terms[1]``, ``actions[2].url``). The service functions take a
 session and never commit; every change to what the matcher sees bumps the
-``rules_version`` setting in the same transaction, so the pipeline recompiles
+``rules_version`` setting (bot/bot_settings.py) in the same transaction, so the pipeline recompiles
 its matcher from the committed rules (hit counts written by the engine do not
 bump it).
 """
@@ -17,17 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Text, cast, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import matching
+from bot import bot_settings, matching
 from bot.contacts import NotFound
-from bot.models import AppSetting, ContactList, MessageTemplate, Rule, User
+from bot.models import ContactList, MessageTemplate, Rule, User
 from bot.phones import InvalidPhoneNumber, to_e164
 from bot.rule_validation import BadEntry, Context, check_actions, check_conditions
 
-RULES_VERSION = "rules_version"
 MAX_NAME = 100
 MAX_TERMS = matching.MAX_TERMS
 MAX_TERM = 500  # room for a regex; matching.validate_rule holds each type to its own limit
@@ -368,25 +366,8 @@ async def move_rule(session: AsyncSession, rule_id: int, step: int) -> None:
 
 
 async def bump_rules_version(session: AsyncSession) -> None:
-    """Increment ``rules_version`` in the caller's transaction (one atomic UPDATE;
-    the row is created on first use, a concurrent creator's row is then updated)."""
-    bumped = (
-        update(AppSetting)
-        .where(AppSetting.key == RULES_VERSION)
-        .values(value=cast(cast(AppSetting.value, Integer) + 1, Text))
-    )
-    if (await session.execute(bumped)).rowcount:
-        return
-    try:
-        async with session.begin_nested():
-            session.add(AppSetting(key=RULES_VERSION, value="1"))
-    except IntegrityError:
-        await session.execute(bumped)
-
-
-async def rules_version(session: AsyncSession) -> int:
-    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == RULES_VERSION))
-    return int(value) if value else 0
+    """Every change to what the matcher sees bumps the version, in the same transaction."""
+    await bot_settings.bump_rules_version(session)
 
 
 # -- conflicts ----------------------------------------------------------------------

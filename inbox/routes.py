@@ -71,15 +71,16 @@ def _add_workbench(router: web.UrlDispatcher) -> None:
     router.add_post(RULE + "/delete", rules.rule_delete, name="inbox.rule.delete")
     router.add_get("/templates", templates.templates_index, name="inbox.templates")
     _form_resource(
-        router, "/templates/new", "inbox.templates.new", templates.template_new,
+        router,
+        "/templates/new",
+        "inbox.templates.new",
+        templates.template_new,
         templates.template_create,
     )
     _form_resource(
         router, TEMPLATE, "inbox.template", templates.template_edit, templates.template_save
     )
-    router.add_post(
-        TEMPLATE + "/delete", templates.template_delete, name="inbox.template.delete"
-    )
+    router.add_post(TEMPLATE + "/delete", templates.template_delete, name="inbox.template.delete")
 
 
 def _form_resource(router: web.UrlDispatcher, path: str, name: str, show, submit) -> None:

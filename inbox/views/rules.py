@@ -16,8 +16,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import matching, rules
+from bot import matching, rule_trial, rules
 from bot.models import ContactList, MessageTemplate, Rule, User
+from bot.rule_trial import InvalidTrial
 from bot.rule_validation import ACTIONS, CONDITIONS, URL_METHODS
 from bot.rules import InvalidRule
 from inbox.keys import SERVICES
@@ -71,7 +72,9 @@ async def _index(request: web.Request, extra: dict[str, Any], status: int = 200)
 async def rule_rows(session: AsyncSession) -> tuple[list[RuleRow], list[str]]:
     """Every rule in running order, described, with conflict warnings (3 statements)."""
     stored = await rules.list_rules(session)
-    templates = dict((await session.execute(select(MessageTemplate.id, MessageTemplate.name))).tuples())
+    templates = dict(
+        (await session.execute(select(MessageTemplate.id, MessageTemplate.name))).tuples()
+    )
     names = {rule.id: rule.name for rule in stored}
     by_rule: dict[int, list[str]] = {rule.id: [] for rule in stored}
     messages = []
@@ -81,7 +84,9 @@ async def rule_rows(session: AsyncSession) -> tuple[list[RuleRow], list[str]]:
         for rule_id in rules.conflict_rule_ids(conflict):
             by_rule.setdefault(rule_id, []).append(message)
     last = len(stored) - 1
-    rows = [_row(rule, templates, by_rule[rule.id], i == 0, i == last) for i, rule in enumerate(stored)]
+    rows = [
+        _row(rule, templates, by_rule[rule.id], i == 0, i == last) for i, rule in enumerate(stored)
+    ]
     return rows, messages
 
 
@@ -263,3 +268,23 @@ async def rule_delete(request: web.Request) -> web.Response:
 
 def _list_url(request: web.Request, rule_id: int) -> str:
     return str(request.app.router["inbox.rules"].url_for()) + f"#rule-{rule_id}"
+
+
+# -- try a message --------------------------------------------------------------------
+
+
+async def rules_try(request: web.Request) -> web.Response:
+    """Run a message through the rules without writing or sending anything."""
+    form = await read_form(request)
+    values = {name: form_text(form, name) for name in ("body", "from", "to")}
+    services = request.config_dict[SERVICES]
+    region = services.settings.default_region
+    try:
+        async with services.sessionmaker() as session:
+            trial = await rule_trial.trial(
+                session, values["body"], values["from"], values["to"], default_region=region
+            )
+    except InvalidTrial as exc:
+        extra = {"try_values": values, "try_errors": {exc.field: exc.problem}}
+        return await _index(request, extra, status=400)
+    return await _index(request, {"try_values": values, "trial": trial})
