@@ -323,6 +323,16 @@ class Matcher:
         return result
 
 
+def __getattr__(name: str) -> object:
+    """``conflicts`` and ``Conflict`` live in bot.matching_conflicts (which imports this
+    module); they are importable from here too."""
+    if name in ("conflicts", "Conflict"):
+        from bot import matching_conflicts
+
+        return getattr(matching_conflicts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _record(hits: dict[int, int], found: list[_Hit]) -> None:
     for rank, position in found:
         if position < hits.get(rank, _NO_TERM):
