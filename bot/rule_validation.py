@@ -154,9 +154,11 @@ def template_body(body: str, key: str, notes: Notes) -> None:
 
 
 def issue_text(issue: templating.TemplateIssue) -> str:
-    if issue.line:
-        return f"line {issue.line}, column {issue.column}: {issue.message}"
-    return issue.message
+    if issue.line is None:
+        return issue.message
+    if issue.column is None:
+        return f"line {issue.line}: {issue.message}"
+    return f"line {issue.line}, column {issue.column}: {issue.message}"
 
 
 # -- conditions ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ bump it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import bot_settings, matching
 from bot.contacts import NotFound
+from bot.matching_conflicts import Conflict, conflicts
 from bot.models import ContactList, MessageTemplate, Rule, User
 from bot.phones import InvalidPhoneNumber, to_e164
 from bot.rule_validation import BadEntry, Context, check_actions, check_conditions
@@ -35,6 +37,7 @@ MAX_COOLDOWN_S = 30 * 24 * 3600
 DEFAULT_COOLDOWN_S = 300
 PRIORITY_STEP = 10
 ANY_NUMBER = "*"
+_RULE_ID = re.compile(r"\brule (\d+)")
 FIELDS = (
     "name",
     "enabled",
@@ -383,27 +386,30 @@ def spec_of(rule: Rule) -> matching.RuleSpec:
     )
 
 
-def conflicts_of(rules: Sequence[Rule]) -> list[matching.Conflict]:
+def conflicts_of(rules: Sequence[Rule]) -> list[Conflict]:
     """Conflicts among the enabled rules (same keyword twice, a rule shadowed)."""
-    return matching.conflicts([spec_of(rule) for rule in rules if rule.enabled])
+    return conflicts([spec_of(rule) for rule in rules if rule.enabled])
 
 
 async def conflict_warnings(session: AsyncSession, rule_id: int) -> list[str]:
+    """Conflicts that involve the rule, described with rule names."""
     rules = await list_rules(session)
     names = {rule.id: rule.name for rule in rules}
     return [
         describe_conflict(conflict, names)
         for conflict in conflicts_of(rules)
-        if rule_id in conflict_rule_ids(conflict)
+        if rule_id in (conflict.rule_id, conflict.other_rule_id)
     ]
 
 
-def conflict_rule_ids(conflict: matching.Conflict) -> tuple[int, ...]:
-    return tuple(getattr(conflict, name) for name in ("rule_id", "other_rule_id"))
+def describe_conflict(conflict: Conflict, names: Mapping[int, str]) -> str:
+    """The conflict's message with each "rule 12" given its name: rule 12 “PRICE”."""
 
+    def named(found: re.Match[str]) -> str:
+        rule_id = int(found.group(1))
+        return f"rule {rule_id} “{names[rule_id]}”" if rule_id in names else found.group(0)
 
-def describe_conflict(conflict: matching.Conflict, names: Mapping[int, str]) -> str:
-    return str(conflict.message)
+    return _RULE_ID.sub(named, conflict.message)
 
 
 def fields_of(rule: Rule) -> dict[str, Any]:

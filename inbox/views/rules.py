@@ -81,7 +81,7 @@ async def rule_rows(session: AsyncSession) -> tuple[list[RuleRow], list[str]]:
     for conflict in rules.conflicts_of(stored):
         message = rules.describe_conflict(conflict, names)
         messages.append(message)
-        for rule_id in rules.conflict_rule_ids(conflict):
+        for rule_id in (conflict.rule_id, conflict.other_rule_id):
             by_rule.setdefault(rule_id, []).append(message)
     last = len(stored) - 1
     rows = [
