@@ -73,6 +73,7 @@ def _add_consent_routes(router: web.UrlDispatcher) -> None:
 def _add_bot_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rules", rules.list_rules, name="api.rules", allow_head=False)
     router.add_post("/rules", rules.create_rule, name="api.rules.create")
+    router.add_post("/rules/test", rules.test_message, name="api.rules.test")
     router.add_get(RULE, rules.get_rule, name="api.rule", allow_head=False)
     router.add_put(RULE, rules.update_rule, name="api.rule.update")
     router.add_delete(RULE, rules.delete_rule, name="api.rule.delete")

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import rules
+from bot import rule_trial, rules
 from bot.contacts import NotFound
 from bot.message_templates import template_bodies
 from bot.models import Rule
@@ -30,10 +30,12 @@ from bot.rule_clicksend import (
     from_request,
     to_item,
 )
+from bot.rule_engine import RuleTrace
+from bot.rule_trial import InvalidTrial
 from bot.rules import InvalidRule, RuleDraft
 from inbox.api.auth import API_USER
 from inbox.api.envelope import ApiError, bad_request, envelope
-from inbox.api.inputs import json_object
+from inbox.api.inputs import json_object, optional_text, required_text
 from inbox.api.items import unix
 from inbox.api.pagination import page_data, page_request
 from inbox.api.search import MAX_ID, Searchable, order_clause, text_field, where_clause
@@ -161,3 +163,35 @@ async def _checked(mapped: Mapped, call):
 def _refusal(mapped: Mapped, exc: InvalidRule) -> ApiError:
     problems = [f"{mapped.request_field(path)}: {problem}" for path, problem in exc.errors.items()]
     return ApiError(400, "; ".join(problems))
+
+
+async def test_message(request: web.Request) -> web.Response:
+    """POST /rules/test ``{body, from[, to]}``: the rules that would act, in order,
+    with their conditions and rendered replies. Nothing is written or sent."""
+    payload = await json_object(request)
+    body, sender = required_text(payload, "body"), required_text(payload, "from")
+    to = optional_text(payload, "to") or ""
+    services = request.config_dict[SERVICES]
+    region = services.settings.default_region
+    try:
+        async with services.sessionmaker() as session:
+            traces = await rule_trial.trial(session, body, sender, to, default_region=region)
+    except InvalidTrial as exc:
+        raise bad_request(exc.field, exc.problem) from None
+    message = f"{len(traces)} rule(s) match; nothing was sent."
+    return envelope([trace_item(trace) for trace in traces], response_msg=message)
+
+
+def trace_item(trace: RuleTrace) -> dict[str, Any]:
+    return {
+        "inbound_rule_id": trace.rule_id,
+        "rule_name": trace.rule_name,
+        "matched_term": trace.matched_term,
+        "would_fire": trace.would_fire,
+        "conditions": [
+            {"description": c.description, "passed": c.passed} for c in trace.conditions
+        ],
+        "replies": list(trace.replies),
+        "actions": list(trace.actions),
+        "errors": list(trace.errors),
+    }
