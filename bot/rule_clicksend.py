@@ -139,7 +139,7 @@ def from_request(payload: Mapping[str, Any], base: Mapping[str, Any], *, user_em
     unknown = sorted(set(payload) - {*CLICKSEND_FIELDS, *EXTENSIONS, *READ_ONLY})
     if unknown:
         raise InvalidClickSendRule(str(unknown[0])[:40], "is not a field of a rule")
-    mapped = Mapped(fields=dict(base))
+    mapped = Mapped(fields=dict(base), aliases={"name": "rule_name"})
     given = {name: payload[name] for name in EXTENSIONS if name in payload}
     mapped.fields.update(given)
     if "rule_name" in payload:
