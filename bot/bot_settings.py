@@ -73,7 +73,7 @@ async def load(session: AsyncSession) -> BotSettings:
     rows = await session.execute(
         select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(KEYS))
     )
-    raw = dict(rows.tuples().all())
+    raw = {key: value for key, value in rows}
     values: dict[str, object] = {}
     for key, value in raw.items():
         try:

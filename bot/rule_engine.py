@@ -228,9 +228,8 @@ async def try_message(
     if blocked is None:
         return await evaluate(ctx, matches)
     ids = [m.rule_id for m in matches]
-    names = dict(
-        (await session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(ids)))).tuples().all()
-    )
+    rows = await session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(ids)))
+    names = {rule_id: name for rule_id, name in rows}
     return [
         RuleTrace(m.rule_id, names[m.rule_id], m.term, [], False, errors=[blocked])
         for m in matches
