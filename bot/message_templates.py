@@ -153,4 +153,4 @@ async def template_bodies(session: AsyncSession, ids: set[int]) -> dict[int, str
     rows = await session.execute(
         select(MessageTemplate.id, MessageTemplate.body).where(MessageTemplate.id.in_(ids))
     )
-    return dict(rows.tuples())
+    return {template_id: body for template_id, body in rows}

@@ -72,9 +72,8 @@ async def _index(request: web.Request, extra: dict[str, Any], status: int = 200)
 async def rule_rows(session: AsyncSession) -> tuple[list[RuleRow], list[str]]:
     """Every rule in running order, described, with conflict warnings (3 statements)."""
     stored = await rules.list_rules(session)
-    templates = dict(
-        (await session.execute(select(MessageTemplate.id, MessageTemplate.name))).tuples()
-    )
+    rows = await session.execute(select(MessageTemplate.id, MessageTemplate.name))
+    templates = {template_id: name for template_id, name in rows}
     names = {rule.id: rule.name for rule in stored}
     by_rule: dict[int, list[str]] = {rule.id: [] for rule in stored}
     messages = []

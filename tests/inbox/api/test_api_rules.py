@@ -110,7 +110,7 @@ async def test_rules_are_listed_in_priority_order_and_searchable(api):
             "actions[0].url: must be an http(s) URL",
         ),
         (
-            {**CLICKSEND_RULE, "actions": [{"type": "reply", "template_id": 99}]},
+            {"rule_name": "x", "match_type": 0, "actions": [{"type": "reply", "template_id": 99}]},
             "actions[0].template_id: no template 99",
         ),
         (
