@@ -102,9 +102,15 @@ async def test_add_a_row_without_javascript_saves_nothing(quiet_client, sessionm
 async def test_every_rule_post_needs_the_csrf_token(quiet_client, sessionmaker):
     await post(quiet_client, "/rules/new", RULE_FORM)
     (rule,) = await stored_rules(sessionmaker)
-    for path in ("/rules/new", f"/rules/{rule.id}", f"/rules/{rule.id}/enabled",
-                 f"/rules/{rule.id}/move", f"/rules/{rule.id}/delete", "/rules/try",
-                 "/templates/new"):  # fmt: skip
+    for path in (
+        "/rules/new",
+        f"/rules/{rule.id}",
+        f"/rules/{rule.id}/enabled",
+        f"/rules/{rule.id}/move",
+        f"/rules/{rule.id}/delete",
+        "/rules/try",
+        "/templates/new",
+    ):
         response = await quiet_client.post(path, data={"csrf_token": "x" * 43})
         assert response.status == 403, path
     assert len(await stored_rules(sessionmaker)) == 1
@@ -124,12 +130,14 @@ async def test_the_list_shows_order_hits_conflicts_and_one_click_changes(
     assert "both match first word &#39;price&#39;" in page
     version = await _version(sessionmaker)
 
-    response = await post(quiet_client, f"/rules/{second.id}/move", {"direction": "up"},
-                          token_from="/rules")  # fmt: skip
+    response = await post(
+        quiet_client, f"/rules/{second.id}/move", {"direction": "up"}, token_from="/rules"
+    )
     assert (response.status, response.headers["Location"]) == (303, f"/rules#rule-{second.id}")
     assert [r.name for r in await stored_rules(sessionmaker)] == ["<b>Second</b>", "First"]
-    response = await post(quiet_client, f"/rules/{second.id}/enabled", {"enabled": "0"},
-                          token_from="/rules")  # fmt: skip
+    response = await post(
+        quiet_client, f"/rules/{second.id}/enabled", {"enabled": "0"}, token_from="/rules"
+    )
     assert response.status == 303
     assert [r.enabled for r in await stored_rules(sessionmaker)] == [False, True]
     response = await post(quiet_client, f"/rules/{first.id}/delete", {}, token_from="/rules")
@@ -165,8 +173,9 @@ async def test_trying_a_message_shows_the_rendered_reply_and_sends_nothing(
     fields = {**RULE_FORM}
     del fields["condition-0-type"]
     await post(quiet_client, "/rules/new", fields)
-    response = await post(quiet_client, "/rules/try", {"body": "Price?", "from": DEMO_FROM},
-                          token_from="/rules")  # fmt: skip
+    response = await post(
+        quiet_client, "/rules/try", {"body": "Price?", "from": DEMO_FROM}, token_from="/rules"
+    )
     assert response.status == 200
     page = await response.text()
     assert "would act" in page
@@ -174,11 +183,13 @@ async def test_trying_a_message_shows_the_rendered_reply_and_sends_nothing(
     assert 'value="' + DEMO_FROM + '"' in page
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
-    response = await post(quiet_client, "/rules/try", {"body": "hello", "from": DEMO_FROM},
-                          token_from="/rules")  # fmt: skip
+    response = await post(
+        quiet_client, "/rules/try", {"body": "hello", "from": DEMO_FROM}, token_from="/rules"
+    )
     assert "No rule matches this message." in await response.text()
-    response = await post(quiet_client, "/rules/try", {"body": "price", "from": "nope"},
-                          token_from="/rules")  # fmt: skip
+    response = await post(
+        quiet_client, "/rules/try", {"body": "price", "from": "nope"}, token_from="/rules"
+    )
     assert response.status == 400
     assert "&#39;nope&#39; is not a phone number" in await response.text()
 
@@ -186,32 +197,37 @@ async def test_trying_a_message_shows_the_rendered_reply_and_sends_nothing(
 async def test_templates_pages_validate_preview_and_refuse_deleting_one_in_use(
     quiet_client, sessionmaker
 ):
-    response = await post(quiet_client, "/templates/new",
-                          {"template_name": "Hi", "body": "Hi {{ contact.first_name"})  # fmt: skip
+    response = await post(
+        quiet_client, "/templates/new", {"template_name": "Hi", "body": "Hi {{ contact.first_name"}
+    )
     assert response.status == 400
     page = await response.text()
     assert "body: line 1, column" in page and "Hi {{ contact.first_name</textarea>" in page
 
-    response = await post(quiet_client, "/templates/new",
-                          {"template_name": "Hi", "body": "Hi (First Name) ’", "preview": "1"})  # fmt: skip
+    response = await post(
+        quiet_client,
+        "/templates/new",
+        {"template_name": "Hi", "body": "Hi (First Name) ’", "preview": "1"},
+    )
     page = await response.text()
     assert response.status == 200
     assert "Hi Ava ’" in page and "1 SMS part · 8 UCS-2 units · Unicode (UCS-2)" in page
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(MessageTemplate)) == 0
 
-    response = await post(quiet_client, "/templates/new",
-                          {"template_name": "Hi", "body": "Hi {{ contact.nope }}"})  # fmt: skip
+    response = await post(
+        quiet_client, "/templates/new", {"template_name": "Hi", "body": "Hi {{ contact.nope }}"}
+    )
     assert response.status == 303
     page = await (await quiet_client.get(response.headers["Location"])).text()
     assert "unknown variable &#39;contact.nope&#39;" in page
     async with sessionmaker() as session:
         template_id = await session.scalar(select(MessageTemplate.id))
-    rule = {**RULE_FORM, "action-0-reply-template_id": str(template_id),
-            "action-0-reply-body": ""}  # fmt: skip
+    rule = {**RULE_FORM, "action-0-reply-template_id": str(template_id), "action-0-reply-body": ""}
     await post(quiet_client, "/rules/new", rule)
-    response = await post(quiet_client, f"/templates/{template_id}/delete", {},
-                          token_from=f"/templates/{template_id}")  # fmt: skip
+    response = await post(
+        quiet_client, f"/templates/{template_id}/delete", {}, token_from=f"/templates/{template_id}"
+    )
     assert response.status == 400
     assert "is used by rule &#39;PRICE&#39;" in await response.text()
     listing = await (await quiet_client.get("/rules")).text()

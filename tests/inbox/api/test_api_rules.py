@@ -148,9 +148,13 @@ async def test_bodies_that_are_not_a_json_object_are_refused(api, raw, message):
 
 
 async def test_unknown_ids_are_404_and_credentials_are_required(api):
-    for call in (api.get("/rules/77"), api_put(api, "/rules/77", {"enabled": 1}),
-                 api_delete(api, "/rules/77"), api.get("/templates/77"),
-                 api_delete(api, "/templates/77")):  # fmt: skip
+    for call in (
+        api.get("/rules/77"),
+        api_put(api, "/rules/77", {"enabled": 1}),
+        api_delete(api, "/rules/77"),
+        api.get("/templates/77"),
+        api_delete(api, "/templates/77"),
+    ):
         status, answer = await call
         assert (status, answer["response_code"]) == (404, "NOT_FOUND")
     assert (await api.get("/rules/99999999999999"))[0] == 404
@@ -175,10 +179,15 @@ async def test_the_dry_run_lists_matching_rules_with_rendered_replies_and_sends_
     await api.post("/rules", CLICKSEND_RULE)
     await api.post(
         "/rules",
-        {"rule_name": "Label", "match_type": "contains", "terms": ["price"],
-         "actions": [{"type": "add_label", "label": "sales"}], "priority": 1,
-         "continue_matching": True},
-    )  # fmt: skip
+        {
+            "rule_name": "Label",
+            "match_type": "contains",
+            "terms": ["price"],
+            "actions": [{"type": "add_label", "label": "sales"}],
+            "priority": 1,
+            "continue_matching": True,
+        },
+    )
     status, answer = await api.post("/rules/test", {"body": "Price?", "from": "(415) 555-0101"})
     assert status == 200, answer
     assert [t["rule_name"] for t in answer["data"]] == ["Label", "Prices"]
@@ -245,9 +254,13 @@ async def test_a_template_in_use_cannot_be_deleted(api):
     template_id = answer["data"]["template_id"]
     _, answer = await api.post(
         "/rules",
-        {"rule_name": "PRICE", "match_type": "first_word", "terms": ["price"],
-         "actions": [{"type": "reply", "template_id": template_id}]},
-    )  # fmt: skip
+        {
+            "rule_name": "PRICE",
+            "match_type": "first_word",
+            "terms": ["price"],
+            "actions": [{"type": "reply", "template_id": template_id}],
+        },
+    )
     rule = answer["data"]
     assert (rule["action"], rule["body"]) == ("AUTO_REPLY", "From $5")
     status, answer = await api_delete(api, f"/templates/{template_id}")
