@@ -387,8 +387,15 @@ def spec_of(rule: Rule) -> matching.RuleSpec:
 
 
 def conflicts_of(rules: Sequence[Rule]) -> list[Conflict]:
-    """Conflicts among the enabled rules (same keyword twice, a rule shadowed)."""
-    return conflicts([spec_of(rule) for rule in rules if rule.enabled])
+    """Conflicts among the enabled rules (same keyword twice, a rule shadowed). A rule
+    that continues to the next rule shadows nothing, so those are left out."""
+    enabled = [rule for rule in rules if rule.enabled]
+    continuing = {rule.id for rule in enabled if rule.continue_matching}
+    return [
+        conflict
+        for conflict in conflicts([spec_of(rule) for rule in enabled])
+        if not (conflict.kind == "shadowed" and conflict.other_rule_id in continuing)
+    ]
 
 
 async def conflict_warnings(session: AsyncSession, rule_id: int) -> list[str]:

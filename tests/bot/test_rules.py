@@ -404,3 +404,12 @@ async def test_conflicts_are_warned_about_with_rule_names(sessionmaker):
         await rules.set_enabled(session, first, False)
         await rules.set_enabled(session, again.rule.id, False)
         assert await rules.conflict_warnings(session, second) == []
+
+
+async def test_a_rule_that_continues_shadows_nothing(sessionmaker):
+    await create(
+        sessionmaker, name="Label", match_type="contains", terms=["price"], continue_matching=True
+    )
+    async with sessionmaker.begin() as session:
+        saved = await rules.create_rule(session, parse_rule(BASE))
+    assert saved.warnings == []
