@@ -8,7 +8,16 @@ from pathlib import Path
 from aiohttp import web
 
 from inbox.api import create_api_app
-from inbox.views import consent, conversations, health, rules, settings, simulate, templates
+from inbox.views import (
+    bot_settings,
+    consent,
+    conversations,
+    health,
+    rules,
+    settings,
+    simulate,
+    templates,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -69,6 +78,13 @@ def _add_workbench(router: web.UrlDispatcher) -> None:
     router.add_post(RULE + "/enabled", rules.rule_enable, name="inbox.rule.enable")
     router.add_post(RULE + "/move", rules.rule_move, name="inbox.rule.move")
     router.add_post(RULE + "/delete", rules.rule_delete, name="inbox.rule.delete")
+    _form_resource(
+        router,
+        "/settings/bot",
+        "inbox.settings.bot",
+        bot_settings.bot_settings_form,
+        bot_settings.bot_settings_save,
+    )
     router.add_get("/templates", templates.templates_index, name="inbox.templates")
     _form_resource(
         router,

@@ -244,3 +244,41 @@ async def test_the_pages_are_linked_from_the_navigation_and_keep_the_csp(quiet_c
         assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
         assert "<script>" not in await response.text()
         assert COOKIE in response.cookies
+
+
+async def test_bot_settings_form_saves_business_hours_and_refuses_bad_input(
+    quiet_client, sessionmaker
+):
+    page = await (await quiet_client.get("/settings/bot")).text()
+    assert 'id="mon" name="mon" type="text" value="09:00-17:00"' in page
+    fields = {
+        "business_name": "Acme",
+        "reply_cap": "3",
+        "timezone": "Australia/Sydney",
+        "mon": "09:00-12:00, 13:00-17:00",
+        "sat": "10:00 - 14:00",
+        "holidays": "2026-12-25\n2026-12-26",
+    }
+    response = await post(quiet_client, "/settings/bot", fields)
+    assert (response.status, response.headers["Location"]) == (303, "/settings/bot?saved=1")
+    async with sessionmaker() as session:
+        saved = await bot_settings.load(session)
+    assert (saved.business_name, saved.reply_cap_per_hour) == ("Acme", 3)
+    assert saved.business_hours.timezone == "Australia/Sydney"
+    page = await (await quiet_client.get("/settings/bot?saved=1")).text()
+    assert 'value="09:00-12:00, 13:00-17:00"' in page and "Bot settings saved." in page
+
+    for bad, field, message in (
+        ({"tue": "nine to five"}, "tue", "Tuesday: &#39;nine to five&#39; is not a time range"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "timezone"),
+        ({"reply_cap": "0"}, "reply_cap", "must be between 1 and 100"),
+        ({"holidays": "Christmas"}, "holidays", "holidays"),
+    ):
+        response = await post(quiet_client, "/settings/bot", {**fields, **bad})
+        assert response.status == 400, bad
+        page = await response.text()
+        assert f'<p class="field-error" id="{field}-error">' in page, bad
+        assert message in page, bad
+        assert f'value="{bad[field]}"' in page or bad[field] in page
+    async with sessionmaker() as session:
+        assert (await bot_settings.load(session)).reply_cap_per_hour == 3
