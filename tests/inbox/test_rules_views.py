@@ -110,6 +110,7 @@ async def test_every_rule_post_needs_the_csrf_token(quiet_client, sessionmaker):
         f"/rules/{rule.id}/delete",
         "/rules/try",
         "/templates/new",
+        "/settings/bot",
     ):
         response = await quiet_client.post(path, data={"csrf_token": "x" * 43})
         assert response.status == 403, path
