@@ -74,16 +74,13 @@ def triage(
     quiet: list[int] = []
     actionable: list[int] = []
     busy_numbers: set[str] = set()
+    rules = matcher.match if matcher else None  # no enabled rules: nothing to normalise
     for item in batch:
         intent = classify(item.body, opted_out=item.opted_out, vocabulary=vocabulary)
         if (
             item.phone_number in busy_numbers
             or intent is not Intent.NONE
-            or (
-                matcher is not None
-                and not item.opted_out
-                and matcher.match(item.body, item.our_number)
-            )
+            or (rules is not None and not item.opted_out and rules(item.body, item.our_number))
         ):
             busy_numbers.add(item.phone_number)
             actionable.append(item.id)
