@@ -1,4 +1,5 @@
-"""Seed data for `smsdesk serve --demo`: an admin login and a few threads."""
+"""Seed data for `smsdesk serve --demo`: an admin login, a few threads, and keyword
+rules with templates (texting "price?" on the simulate page gets a reply)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import message_templates, rules
 from bot.contacts import get_or_create_contact, get_or_create_conversation
 from bot.db import utcnow
 from bot.models import Direction, Message, MessageStatus, Role, User
@@ -44,7 +46,50 @@ async def seed_demo(session: AsyncSession) -> bool:
     await create_user(session, DEMO_EMAIL, DEMO_PASSWORD, Role.ADMIN, name="Demo Admin")
     for phone, first, last, messages in THREADS:
         await _seed_thread(session, phone, first, last, messages)
+    await seed_rules(session)
     return True
+
+
+PRICES = (
+    "Hi {{ contact.first_name | default('there', true) }}! Prices start at $5 a month. "
+    "Reply HOURS for our opening hours."
+)
+DEMO_RULES = [
+    {
+        "name": "Label price questions",
+        "match_type": "contains",
+        "terms": ["price", "cost"],
+        "continue_matching": True,
+        "actions": [{"type": "add_label", "label": "sales"}],
+    },
+    {"name": "PRICE", "match_type": "first_word", "terms": ["price", "prices"]},
+    {
+        "name": "HOURS",
+        "match_type": "first_word",
+        "terms": ["hours", "open"],
+        "conditions": [{"type": "business_hours", "inside": True}],
+        "actions": [{"type": "reply", "body": "We're open now, until 17:00 today."}],
+    },
+    {
+        "name": "HOURS after hours",
+        "match_type": "first_word",
+        "terms": ["hours", "open"],
+        "conditions": [{"type": "business_hours", "inside": False}],
+        "actions": [
+            {"type": "reply", "body": "We're closed right now; we open at 9:00 on weekdays."}
+        ],
+    },
+]
+
+
+async def seed_rules(session: AsyncSession) -> None:
+    """A template and the demo rules, through the same services as the workbench."""
+    draft = message_templates.parse_template("Prices", PRICES)
+    template = (await message_templates.create_template(session, draft)).template
+    for fields in DEMO_RULES:
+        reply = [{"type": "reply", "template_id": template.id}]
+        data = {"actions": reply, **fields}
+        await rules.create_rule(session, rules.parse_rule(data))
 
 
 async def _seed_thread(session, phone, first, last, messages) -> None:

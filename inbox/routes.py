@@ -8,7 +8,17 @@ from pathlib import Path
 from aiohttp import web
 
 from inbox.api import create_api_app
-from inbox.views import clicksend_settings, consent, conversations, health, settings, simulate
+from inbox.views import (
+    bot_settings,
+    clicksend_settings,
+    consent,
+    conversations,
+    health,
+    rules,
+    settings,
+    simulate,
+    templates,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -54,5 +64,46 @@ def setup(app: web.Application) -> None:
     clicksend.add_route("POST", clicksend_settings.clicksend_save)
     router.add_get("/simulate", simulate.simulate_form, name="inbox.simulate")
     router.add_post("/simulate", simulate.simulate_submit, name="inbox.simulate.submit")
+    _add_workbench(router)
     router.add_static("/static", STATIC, name="static")
     app.add_subapp("/api/v1", create_api_app())
+
+
+RULE = "/rules/{rule_id:\\d+}"
+TEMPLATE = "/templates/{template_id:\\d+}"
+
+
+def _add_workbench(router: web.UrlDispatcher) -> None:
+    """The keyword bot workbench: rules, the try-a-message box, message templates."""
+    router.add_get("/rules", rules.rules_index, name="inbox.rules")
+    router.add_post("/rules/try", rules.rules_try, name="inbox.rules.trial")
+    _form_resource(router, "/rules/new", "inbox.rules.new", rules.rule_new, rules.rule_create)
+    _form_resource(router, RULE, "inbox.rule", rules.rule_edit, rules.rule_save)
+    router.add_post(RULE + "/enabled", rules.rule_enable, name="inbox.rule.enable")
+    router.add_post(RULE + "/move", rules.rule_move, name="inbox.rule.move")
+    router.add_post(RULE + "/delete", rules.rule_delete, name="inbox.rule.delete")
+    _form_resource(
+        router,
+        "/settings/bot",
+        "inbox.settings.bot",
+        bot_settings.bot_settings_form,
+        bot_settings.bot_settings_save,
+    )
+    router.add_get("/templates", templates.templates_index, name="inbox.templates")
+    _form_resource(
+        router,
+        "/templates/new",
+        "inbox.templates.new",
+        templates.template_new,
+        templates.template_create,
+    )
+    _form_resource(
+        router, TEMPLATE, "inbox.template", templates.template_edit, templates.template_save
+    )
+    router.add_post(TEMPLATE + "/delete", templates.template_delete, name="inbox.template.delete")
+
+
+def _form_resource(router: web.UrlDispatcher, path: str, name: str, show, submit) -> None:
+    resource = router.add_resource(path, name=name)
+    resource.add_route("GET", show)
+    resource.add_route("POST", submit)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from inbox.api import conversations, messages, openapi, optouts
+from inbox.api import conversations, messages, openapi, optouts, rules, templates
 from inbox.api.auth import basic_auth
 from inbox.api.envelope import api_errors
 
 CONVERSATION = r"/conversations/{conversation_id:\d{1,18}}"
 OPT_OUT = "/opt-outs/{phone_number}"
+RULE = r"/rules/{rule_id:\d{1,18}}"
+TEMPLATE = r"/templates/{template_id:\d{1,18}}"
 
 
 def create_api_app() -> web.Application:
@@ -36,6 +38,7 @@ def create_api_app() -> web.Application:
     router.add_post(CONVERSATION + "/messages", messages.reply, name="api.conversation.reply")
     router.add_post("/messages", messages.send, name="api.messages.send")
     _add_consent_routes(router)
+    _add_bot_routes(router)
     return app
 
 
@@ -65,3 +68,17 @@ def _add_consent_routes(router: web.UrlDispatcher) -> None:
         optouts.dismiss_possible,
         name="api.conversation.possible_opt_out.dismiss",
     )
+
+
+def _add_bot_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/rules", rules.list_rules, name="api.rules", allow_head=False)
+    router.add_post("/rules", rules.create_rule, name="api.rules.create")
+    router.add_post("/rules/test", rules.test_message, name="api.rules.test")
+    router.add_get(RULE, rules.get_rule, name="api.rule", allow_head=False)
+    router.add_put(RULE, rules.update_rule, name="api.rule.update")
+    router.add_delete(RULE, rules.delete_rule, name="api.rule.delete")
+    router.add_get("/templates", templates.list_templates, name="api.templates", allow_head=False)
+    router.add_post("/templates", templates.create_template, name="api.templates.create")
+    router.add_get(TEMPLATE, templates.get_template, name="api.template", allow_head=False)
+    router.add_put(TEMPLATE, templates.update_template, name="api.template.update")
+    router.add_delete(TEMPLATE, templates.delete_template, name="api.template.delete")

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.models import ConsentKind, ConsentMethod, ConversationStatus, Direction, MessageStatus
 from bot.optout_import import MAX_BYTES, MAX_ROWS, PHONE_HEADERS
+from inbox.api import openapi_bot
 from inbox.api.conversations import CONVERSATIONS, MESSAGES
 from inbox.api.inputs import MAX_BODY_BYTES
 from inbox.api.optouts import OPT_OUTS
@@ -595,6 +596,9 @@ PARAMETERS: dict[str, Any] = {
         "schema": {"type": "string"},
     },
 }
+
+PATHS.update(openapi_bot.PATHS)
+SCHEMAS.update(openapi_bot.SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

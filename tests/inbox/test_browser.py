@@ -124,3 +124,43 @@ async def test_agent_confirms_a_possible_opt_out_and_replies_are_disabled(client
     )
     await expect(page.locator(".message-out")).to_contain_text("You're unsubscribed")
     assert problems == []
+
+
+async def test_admin_builds_a_rule_with_a_reply_and_tries_a_message(client, browser):
+    page = await browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    await page.goto(str(client.make_url("/rules")))
+    await page.get_by_role("link", name="New rule").click()
+    await page.wait_for_url(re.compile(r"/rules/new$"))
+    await page.get_by_label("Rule name").fill("PRICE")
+    await page.get_by_label("Match").select_option("first_word")
+    await page.get_by_label("Keywords").fill("price\nprices")
+    actions = page.locator("[data-steps=action]")
+    first = actions.locator("[data-step-row]").first
+    await expect(first.get_by_label("Reply text")).to_be_visible()
+    await expect(first.get_by_label("Label to add")).to_be_hidden()
+    await first.get_by_label("Reply text").fill(
+        "Hi {{ contact.first_name | default('there', true) }}, <b>from</b> $5"
+    )
+    await actions.get_by_role("button", name="Add an action").click()
+    second = actions.locator("[data-step-row]").nth(1)
+    await second.get_by_label("Action type").select_option("add_label")
+    await second.get_by_label("Label to add").fill("sales")
+    await page.get_by_role("button", name="Save rule").click()
+
+    await page.wait_for_url(re.compile(r"/rules/\d+\?saved=1$"))
+    await expect(page.get_by_role("status").first).to_contain_text("Rule saved.")
+    await page.get_by_role("link", name="← All rules").click()
+    row = page.locator("tr.rule-row", has_text="PRICE")
+    await expect(row).to_contain_text("add conversation label: sales")
+
+    await page.get_by_label("Message text").fill("Prices?")
+    await page.get_by_label("From number").fill("+14155550190")
+    await page.get_by_role("button", name="Try it").click()
+    results = page.locator("#try-results")
+    await expect(results).to_contain_text("would act")
+    await expect(results.locator(".try-reply-text")).to_have_text("Hi there, <b>from</b> $5")
+    assert problems == []

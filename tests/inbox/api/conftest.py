@@ -154,3 +154,17 @@ class Seeder:
 @pytest.fixture
 def seed(sessionmaker) -> Seeder:
     return Seeder(sessionmaker)
+
+
+async def api_put(api: Api, path: str, payload: Any = None, **kwargs):
+    kwargs.setdefault("headers", api.auth_headers)
+    if payload is not None:
+        kwargs["json"] = payload
+    response = await api.client.put("/api/v1" + path, **kwargs)
+    return response.status, await response.json()
+
+
+async def api_delete(api: Api, path: str, **kwargs):
+    kwargs.setdefault("headers", api.auth_headers)
+    response = await api.client.delete("/api/v1" + path, **kwargs)
+    return response.status, await response.json()

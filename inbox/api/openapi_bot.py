@@ -1,0 +1,278 @@
+"""The OpenAPI paths and schemas of the keyword bot resources (/rules, /rules/test,
+/templates); inbox/api/openapi.py merges them into the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.matching import MatchType
+from bot.rule_clicksend import CLICKSEND_ACTIONS
+from bot.rule_validation import ACTIONS, CONDITIONS
+from inbox.api.rules import RULES
+from inbox.api.templates import TEMPLATES
+
+REF = "#/components"
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"{REF}/{kind}/{name}"}
+
+
+def _ok(description: str, data: dict[str, Any]) -> dict[str, Any]:
+    schema = {"allOf": [_ref("schemas", "Envelope"), {"properties": {"data": data}}]}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    names = {
+        "400": "BadRequest",
+        "401": "Unauthorized",
+        "404": "NotFound",
+        "413": "PayloadTooLarge",
+        "500": "InternalError",
+    }
+    return {code: _ref("responses", names[code]) for code in (*codes, "401", "500")}
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref("schemas", schema)}}}
+
+
+def _listing(searchable: Any) -> list[dict[str, Any]]:
+    return [
+        _ref("parameters", "page"),
+        _ref("parameters", "limit"),
+        {
+            "name": "q",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": f"`field:value`. Fields: {', '.join(searchable.fields)}.",
+        },
+        {
+            "name": "order_by",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": f"`field:asc|desc`. Fields: {', '.join(searchable.sorts)}.",
+        },
+        _ref("parameters", "operator"),
+    ]
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _page_of(schema: str) -> dict[str, Any]:
+    return {
+        "allOf": [
+            _ref("schemas", "Page"),
+            {"properties": {"data": {"items": _ref("schemas", schema)}}},
+        ]
+    }
+
+
+RULE = _ref("schemas", "Rule")
+TEMPLATE = _ref("schemas", "Template")
+DELETED = _ok("Deleted; `data` is `[]`.", {"type": "array"})
+
+PATHS: dict[str, Any] = {
+    "/rules": {
+        "get": {
+            "summary": "List keyword rules in running order (priority, then id)",
+            "operationId": "listRules",
+            "parameters": _listing(RULES),
+            "responses": {"200": _ok("A page of rules.", _page_of("Rule")), **_errors("400")},
+        },
+        "post": {
+            "summary": "Create a rule (ClickSend fields, our extensions, or both)",
+            "description": "Without `priority` the rule runs after every existing rule, so "
+            "rules created one by one keep ClickSend's creation order. `warnings` lists "
+            "unknown template variables and conflicts with other rules.",
+            "operationId": "createRule",
+            "requestBody": _body("RuleInput"),
+            "responses": {"200": _ok("The rule.", RULE), **_errors("400", "413")},
+        },
+    },
+    "/rules/test": {
+        "post": {
+            "summary": "Try a message against the rules; nothing is written or sent",
+            "operationId": "testRules",
+            "requestBody": _body("RuleTest"),
+            "responses": {
+                "200": _ok(
+                    "The matching rules in order.",
+                    {"type": "array", "items": _ref("schemas", "RuleTrace")},
+                ),
+                **_errors("400", "413"),
+            },
+        }
+    },
+    "/rules/{rule_id}": {
+        "parameters": [_id("rule_id")],
+        "get": {
+            "summary": "One rule",
+            "operationId": "getRule",
+            "responses": {"200": _ok("The rule.", RULE), **_errors("404")},
+        },
+        "put": {
+            "summary": "Change a rule; fields left out keep their values",
+            "operationId": "updateRule",
+            "requestBody": _body("RuleInput"),
+            "responses": {"200": _ok("The rule.", RULE), **_errors("400", "404", "413")},
+        },
+        "delete": {
+            "summary": "Delete a rule",
+            "operationId": "deleteRule",
+            "responses": {"200": DELETED, **_errors("404")},
+        },
+    },
+    "/templates": {
+        "get": {
+            "summary": "List message templates (ClickSend /sms/templates shape)",
+            "operationId": "listTemplates",
+            "parameters": _listing(TEMPLATES),
+            "responses": {
+                "200": _ok("A page of templates.", _page_of("Template")),
+                **_errors("400"),
+            },
+        },
+        "post": {
+            "summary": "Create a template; the body is validated (syntax, sandbox)",
+            "operationId": "createTemplate",
+            "requestBody": _body("TemplateInput"),
+            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("400", "413")},
+        },
+    },
+    "/templates/{template_id}": {
+        "parameters": [_id("template_id")],
+        "get": {
+            "summary": "One template",
+            "operationId": "getTemplate",
+            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("404")},
+        },
+        "put": {
+            "summary": "Change a template; fields left out keep their values",
+            "operationId": "updateTemplate",
+            "requestBody": _body("TemplateInput"),
+            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("400", "404", "413")},
+        },
+        "delete": {
+            "summary": "Delete a template no rule replies with (400 otherwise)",
+            "operationId": "deleteTemplate",
+            "responses": {"200": DELETED, **_errors("400", "404")},
+        },
+    },
+}
+
+_ENTRY = {"type": "object", "required": ["type"], "additionalProperties": True}
+_RULE_FIELDS: dict[str, Any] = {
+    "rule_name": {"type": "string", "maxLength": 100},
+    "dedicated_number": {"type": "string", "description": "Our number, or `*` for all."},
+    "message_search_type": {
+        "type": ["integer", "null"],
+        "enum": [0, 1, 2, 3, None],
+        "description": "0 any, 1 starts with, 2 contains, 3 does not contain; null for our "
+        "other match types.",
+    },
+    "message_search_term": {"type": ["string", "null"], "description": "The first term."},
+    "action": {
+        "type": "string",
+        "enum": list(CLICKSEND_ACTIONS),
+        "description": "The ClickSend action doing what `actions` does, or the first "
+        "action ClickSend can express.",
+    },
+    "action_address": {
+        "type": "string",
+        "description": "Email, URL, number(s) or list; empty for AUTO_REPLY.",
+    },
+    "body": {"type": ["string", "null"], "description": "AUTO_REPLY: the reply template."},
+    "enabled": {"type": "integer", "enum": [0, 1]},
+    "webhook_type": {"type": ["string", "null"], "enum": ["post", "get", "json", None]},
+    "priority": {"type": "integer", "description": "Lower runs first; ties by id."},
+    "match_type": {"type": "string", "enum": [m.value for m in MatchType]},
+    "terms": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Keywords; any matches.",
+    },
+    "numbers": {"type": "array", "items": {"type": "string"}, "description": "Empty: all numbers."},
+    "conditions": {
+        "type": "array",
+        "items": {**_ENTRY, "description": "type: " + ", ".join(CONDITIONS)},
+    },
+    "actions": {"type": "array", "items": {**_ENTRY, "description": "type: " + ", ".join(ACTIONS)}},
+    "continue_matching": {"type": "boolean"},
+    "cooldown_s": {"type": "integer", "minimum": 0},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Rule": {
+        "type": "object",
+        "required": ["inbound_rule_id", *_RULE_FIELDS, "hit_count", "last_hit_at"],
+        "properties": {
+            "inbound_rule_id": {"type": "integer"},
+            **_RULE_FIELDS,
+            "hit_count": {"type": "integer"},
+            "last_hit_at": {"type": ["integer", "null"], "description": "Unix seconds."},
+            "warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "After a create or update only.",
+            },
+        },
+    },
+    "RuleInput": {
+        "type": "object",
+        "description": "ClickSend's fields, our extensions, or both; when both are given "
+        "they must agree (400 otherwise). `rule_name` and a match type are required on create.",
+        "properties": _RULE_FIELDS,
+    },
+    "RuleTest": {
+        "type": "object",
+        "required": ["body", "from"],
+        "properties": {
+            "body": {"type": "string"},
+            "from": {"type": "string", "description": "The customer's number."},
+            "to": {"type": "string", "description": "Our number (optional)."},
+        },
+    },
+    "RuleTrace": {
+        "type": "object",
+        "properties": {
+            "inbound_rule_id": {"type": "integer"},
+            "rule_name": {"type": "string"},
+            "matched_term": {"type": ["string", "null"]},
+            "would_fire": {"type": "boolean"},
+            "conditions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "description": {"type": "string"},
+                        "passed": {"type": "boolean"},
+                    },
+                },
+            },
+            "replies": {"type": "array", "items": {"type": "string"}},
+            "actions": {"type": "array", "items": {"type": "string"}},
+            "errors": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Template": {
+        "type": "object",
+        "required": ["template_id", "template_name", "body"],
+        "properties": {
+            "template_id": {"type": "integer"},
+            "template_name": {"type": "string"},
+            "body": {"type": "string"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TemplateInput": {
+        "type": "object",
+        "properties": {
+            "template_name": {"type": "string", "maxLength": 100},
+            "body": {"type": "string", "maxLength": 1600},
+        },
+    },
+}
