@@ -16,7 +16,8 @@ are compiled (see :mod:`bot.textnorm` for what normalising does):
 - ``regex``: Python :mod:`re`, case-insensitive, searched in the body with its
   surrounding whitespace stripped but otherwise raw (not normalised), so capture
   groups keep the customer's own text. Bodies longer than :data:`REGEX_MAX_BODY`
-  characters are cut there first.
+  characters are cut there first, and patterns that can backtrack exponentially are
+  refused (:mod:`bot.regex_check`).
 
 :class:`Matcher` is compiled once per rule change and then answers every message
 without looking at each rule: a dict of whole texts (only-word), a dict of leading
@@ -41,6 +42,7 @@ from types import MappingProxyType
 
 import ahocorasick
 
+from bot.regex_check import nested_repeat
 from bot.textnorm import normalise, words
 
 __all__ = [
@@ -165,6 +167,11 @@ def _pattern_problems(pattern: str) -> list[str]:
         re.compile(pattern, REGEX_FLAGS)
     except re.error as exc:
         return [f"regex {pattern!r} does not compile: {exc.msg} at position {exc.pos}"]
+    if nested_repeat(pattern, REGEX_FLAGS):
+        return [
+            f"regex {pattern!r} repeats a repeat (like (a+)+), which can take exponential time;"
+            " use a possessive quantifier (a++) or an atomic group (?>...) inside"
+        ]
     return []
 
 

@@ -234,3 +234,30 @@ def test_many_rules_with_one_term_all_match():
 )
 def test_validate_rule(kind, terms, problems):
     assert validate_rule(kind, terms) == problems
+
+
+@pytest.mark.parametrize(
+    ("pattern", "refused"),
+    [
+        (r"(a+)+$", True),
+        (r"(\w+\s?)+$", True),
+        (r"(x|(y+))*", True),
+        (r"(?=(a+)+)b", True),
+        (r"(\d+){3}", True),
+        (r"(a++)+$", False),  # possessive: never backtracks
+        (r"(?>a+)+$", False),  # atomic group
+        (r"(\d{2}){3}", False),  # fixed-length repeats nest safely
+        (r"(a|b)*c", False),
+        (r"order\s+#?(\d+)", False),
+    ],
+)
+def test_regexes_that_backtrack_exponentially_are_refused(pattern, refused):
+    problems = validate_rule(M.REGEX, [pattern])
+    assert bool(problems) == refused
+    if refused:
+        assert "exponential time" in problems[0]
+
+
+def test_a_refused_regex_never_runs():
+    matcher = Matcher.compile([RuleSpec(1, 1, M.REGEX, (r"(a+)+$",))])
+    assert matcher.match("a" * 40 + "!") == []
