@@ -8,7 +8,9 @@ pattern is therefore refused when a repeat that can run more than once (``+``,
 backtracking (``(\\d{2}){3}`` is fine, ``(\\d+){3}`` is not). Possessive
 quantifiers (``a++``) and atomic groups (``(?>…)``) never backtrack, so they are the
 suggested fix and are accepted. Bodies are also cut to a fixed length before a regex
-runs (bot.matching.REGEX_MAX_BODY), which bounds the polynomial cases.
+runs (bot.matching.REGEX_MAX_BODY), which bounds the polynomial cases. Not detected:
+ambiguous alternatives under a repeat (``(a|a)*``); such patterns are rare in keyword
+rules, and admins (not customers) write them.
 
 The check reads the parse tree of the standard library's regex parser (``re._parser``,
 stable since Python 3.11); if that module is ever missing the check is skipped.

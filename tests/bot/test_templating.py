@@ -54,6 +54,10 @@ CONTEXT = build_context(
         ("{% for i in range(3) %}{{ loop.index }}{% endfor %}", "123"),
         ("line\n", "line\n"),  # trailing newline kept
         ("(Unknown Words) stay", "(Unknown Words) stay"),
+        ("{{ match.groups | sort | join(',') }}", "123"),
+        ("{{ contact.first_name | upper }} {{ 'ann marie' | title }}", "ANN Ann Marie"),
+        ("{{ contact.first_name | replace('n', 'N') }}", "ANN"),
+        ("{{ [3, 1, 2] | sort | join('-') }} {{ [1, 2] | sum }}", "1-2-3 3"),
     ],
 )
 def test_render(body, expected):
@@ -124,6 +128,7 @@ def test_known_variables_cover_the_documented_names():
         ("line one\n(First Name) {% if %}", "Expected an expression", 2, 20),
         ("{% for x in y %}", "Jinja was looking for the following tags: 'endfor'", 1, 17),
         ("Hi {{ 'a' ! }}", "unexpected char '!' at 10", 1, 11),
+        ("Order\nno {#5 please", "Missing end of comment tag", 2, 4),
     ],
 )
 def test_syntax_errors_have_line_and_column(body, message, line, column):
