@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -223,11 +224,15 @@ def test_drops_expose_only_their_values():
 
 
 @pytest.mark.parametrize(
-    "body", ["{{ match.named.update({'a': 1}) }}", "{{ match.groups.append(1) }}"]
+    ("body", "error"),
+    [
+        ("{{ match.named.update({'a': 1}) }}", "there is no value named 'update' here"),
+        ("{{ match.groups.append(1) }}", "'tuple object' has no attribute 'append'"),
+    ],
 )
-def test_values_cannot_be_mutated(body):
+def test_values_cannot_be_mutated(body, error):
     context = build_context(match={"named": {"a": "b"}, "groups": ["x"]})
-    with pytest.raises(RenderError, match="has no attribute"):
+    with pytest.raises(RenderError, match=re.escape(error)):
         render(body, context)
     assert context["match"] == {"named": {"a": "b"}, "groups": ["x"]}
 
