@@ -129,6 +129,8 @@ def term_key(match_type: MatchType, term: str) -> str:
 
 def validate_rule(match_type: MatchType, terms: Sequence[str]) -> list[str]:
     """Human-readable problems with a rule's match type and terms; [] when it is fine."""
+    if isinstance(terms, str) or not all(isinstance(term, str) for term in terms):
+        return ["terms must be a list of text"]
     if match_type is MatchType.ANY:
         if any(term.strip() for term in terms):
             return ["an 'any message' rule takes no terms"]

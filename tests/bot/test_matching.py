@@ -222,6 +222,9 @@ def test_many_rules_with_one_term_all_match():
         (M.CONTAINS, ["x" * 161], ["term 'xxxxxxxxxxxxxxxxxxxx'… is longer than 160 characters"]),
         (M.CONTAINS, ["a"] * 51, ["a rule may have at most 50 terms, not 51"]),
         (M.REGEX, [r"order \d+"], []),
+        (M.CONTAINS, "price", ["terms must be a list of text"]),
+        (M.CONTAINS, ["price", None], ["terms must be a list of text"]),
+        (M.ANY, [3], ["terms must be a list of text"]),
         (
             M.REGEX,
             ["order (\\d+"],
