@@ -218,6 +218,9 @@ class AccountWorker:
     sender_state: SenderState
     default_sender: DefaultSender
     interval_s: float = CHECK_INTERVAL_S
+    # The demo's simulator is served by the same web server, which starts listening
+    # only after the workers start: the first check waits for it.
+    first_check_after_s: float = 0.0
 
     async def round(self) -> None:
         if await check_account(self.provider, self.account, self.sender_state):
@@ -226,6 +229,7 @@ class AccountWorker:
             self.default_sender.saved = await appsettings.find(session, appsettings.SENDER_ID)
 
     async def run(self) -> None:
+        await asyncio.sleep(self.first_check_after_s)
         failures = 0
         while True:
             try:

@@ -202,14 +202,16 @@ def spec_of(rule: Rule) -> matching.RuleSpec:
 
 
 def conflicts_of(rules: Sequence[Rule]) -> list[Conflict]:
-    """Conflicts among the enabled rules (same keyword twice, a rule shadowed). A rule
-    that continues to the next rule shadows nothing, so those are left out."""
+    """Conflicts among the enabled rules (same keyword twice, a rule shadowed). An
+    earlier rule that continues to the next rule, or has conditions, lets the later
+    rule act too (a pair such as "HOURS inside business hours" and "HOURS outside"
+    is deliberate), so those are left out."""
     enabled = [rule for rule in rules if rule.enabled]
-    continuing = {rule.id for rule in enabled if rule.continue_matching}
+    passing = {rule.id for rule in enabled if rule.continue_matching or rule.conditions}
     return [
         conflict
         for conflict in conflicts([spec_of(rule) for rule in enabled])
-        if not (conflict.kind == "shadowed" and conflict.other_rule_id in continuing)
+        if conflict.other_rule_id not in passing
     ]
 
 

@@ -201,6 +201,7 @@ def account_worker(services: Services) -> AccountWorker:
         services.account,
         services.sender_state,
         services.default_sender,
+        first_check_after_s=1.0 if services.simulator is not None else 0.0,
     )
 
 

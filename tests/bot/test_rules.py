@@ -413,3 +413,14 @@ async def test_a_rule_that_continues_shadows_nothing(sessionmaker):
     async with sessionmaker.begin() as session:
         saved = await rules.create_rule(session, parse_rule(BASE))
     assert saved.warnings == []
+
+
+async def test_a_rule_with_conditions_lets_a_same_keyword_rule_act(sessionmaker):
+    inside = {"type": "business_hours", "inside": True}
+    await create(sessionmaker, name="Open", conditions=[inside])
+    async with sessionmaker.begin() as session:
+        saved = await rules.create_rule(session, parse_rule({**BASE, "name": "Closed"}))
+    assert saved.warnings == []
+    async with sessionmaker.begin() as session:
+        again = await rules.create_rule(session, parse_rule({**BASE, "name": "Again"}))
+    assert any("both match first word 'price'" in w for w in again.warnings)

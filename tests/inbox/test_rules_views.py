@@ -120,8 +120,9 @@ async def test_every_rule_post_needs_the_csrf_token(quiet_client, sessionmaker):
 async def test_the_list_shows_order_hits_conflicts_and_one_click_changes(
     quiet_client, sessionmaker
 ):
-    await post(quiet_client, "/rules/new", {**RULE_FORM, "name": "First"})
-    await post(quiet_client, "/rules/new", {**RULE_FORM, "name": "<b>Second</b>"})
+    unconditional = {**RULE_FORM, "condition-0-type": ""}
+    await post(quiet_client, "/rules/new", {**unconditional, "name": "First"})
+    await post(quiet_client, "/rules/new", {**unconditional, "name": "<b>Second</b>"})
     first, second = await stored_rules(sessionmaker)
     async with sessionmaker.begin() as session:
         (await session.get(Rule, first.id)).hit_count = 7
