@@ -20,7 +20,7 @@ from bot import matching, rule_trial, rules
 from bot.models import ContactList, MessageTemplate, Rule, User
 from bot.rule_trial import InvalidTrial
 from bot.rule_validation import ACTIONS, CONDITIONS, URL_METHODS
-from bot.rules import InvalidRule
+from bot.rules import InvalidRule, RuleDraft
 from inbox.keys import SERVICES
 from inbox.views import _rule_text as text
 from inbox.views._page import form_text, path_id, read_form, render_page
@@ -116,20 +116,7 @@ async def rule_new(request: web.Request) -> web.Response:
 
 
 async def rule_create(request: web.Request) -> web.Response:
-    form = read_rule_form(await read_form(request))
-    adding = await _adding_row(request, form, rule_id=None)
-    if adding is not None:
-        return adding
-    services = request.config_dict[SERVICES]
-    try:
-        draft = rules.parse_rule(form.submitted(), default_region=services.settings.default_region)
-        async with services.sessionmaker.begin() as session:
-            saved = await rules.create_rule(session, draft)
-            rule_id = saved.rule.id
-    except InvalidRule as exc:
-        form.show_errors(exc)
-        return await _form_page(request, form, rule_id=None, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, rule_id).with_query(saved="1"))
+    return await _submit(request, rule_id=None)
 
 
 async def rule_edit(request: web.Request) -> web.Response:
@@ -142,7 +129,12 @@ async def rule_edit(request: web.Request) -> web.Response:
 
 
 async def rule_save(request: web.Request) -> web.Response:
-    rule_id = path_id(request, "rule_id")
+    return await _submit(request, rule_id=path_id(request, "rule_id"))
+
+
+async def _submit(request: web.Request, rule_id: int | None) -> web.Response:
+    """Save the posted rule (a new one without ``rule_id``) and show it again, or
+    the form with its errors."""
     form = read_rule_form(await read_form(request))
     adding = await _adding_row(request, form, rule_id=rule_id)
     if adding is not None:
@@ -151,12 +143,19 @@ async def rule_save(request: web.Request) -> web.Response:
     try:
         draft = rules.parse_rule(form.submitted(), default_region=services.settings.default_region)
         async with services.sessionmaker.begin() as session:
-            await _rule_or_404(session, rule_id)
-            await rules.update_rule(session, rule_id, draft)
+            saved_id = await _store(session, rule_id, draft)
     except InvalidRule as exc:
         form.show_errors(exc)
         return await _form_page(request, form, rule_id=rule_id, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, rule_id).with_query(saved="1"))
+    raise web.HTTPSeeOther(_edit_url(request, saved_id).with_query(saved="1"))
+
+
+async def _store(session: AsyncSession, rule_id: int | None, draft: RuleDraft) -> int:
+    if rule_id is None:
+        return (await rules.create_rule(session, draft)).rule.id
+    await _rule_or_404(session, rule_id)
+    await rules.update_rule(session, rule_id, draft)
+    return rule_id
 
 
 async def _adding_row(request: web.Request, form: RuleForm, rule_id: int | None):
