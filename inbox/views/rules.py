@@ -23,7 +23,14 @@ from bot.rule_validation import ACTIONS, CONDITIONS, URL_METHODS
 from bot.rules import InvalidRule, RuleDraft
 from inbox.keys import SERVICES
 from inbox.views import _rule_text as text
-from inbox.views._page import form_text, path_id, read_form, render_page
+from inbox.views._page import (
+    form_text,
+    just_saved,
+    path_id,
+    read_form,
+    render_page,
+    saved_redirect,
+)
 from inbox.views._rule_form import RuleForm, form_of, read_rule_form
 
 NEW_RULE = {"match_type": "first_word", "actions": [{"type": "reply", "body": ""}]}
@@ -124,8 +131,7 @@ async def rule_edit(request: web.Request) -> web.Response:
     async with request.config_dict[SERVICES].sessionmaker() as session:
         rule = await _rule_or_404(session, rule_id)
         data = rules.fields_of(rule)
-    saved = request.query.get("saved") == "1"
-    return await _form_page(request, form_of(data), rule_id=rule_id, saved=saved)
+    return await _form_page(request, form_of(data), rule_id=rule_id, saved=just_saved(request))
 
 
 async def rule_save(request: web.Request) -> web.Response:
@@ -147,7 +153,7 @@ async def _submit(request: web.Request, rule_id: int | None) -> web.Response:
     except InvalidRule as exc:
         form.show_errors(exc)
         return await _form_page(request, form, rule_id=rule_id, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, saved_id).with_query(saved="1"))
+    raise saved_redirect(request, "inbox.rule", rule_id=str(saved_id))
 
 
 async def _store(session: AsyncSession, rule_id: int | None, draft: RuleDraft) -> int:
@@ -166,10 +172,6 @@ async def _adding_row(request: web.Request, form: RuleForm, rule_id: int | None)
         return None
     form.add_row(kind)
     return await _form_page(request, form, rule_id=rule_id)
-
-
-def _edit_url(request: web.Request, rule_id: int):
-    return request.app.router["inbox.rule"].url_for(rule_id=str(rule_id))
 
 
 async def _rule_or_404(session: AsyncSession, rule_id: int) -> Rule:

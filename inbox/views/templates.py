@@ -16,7 +16,14 @@ from bot.encoding import measure
 from bot.message_templates import InvalidTemplate, TemplateDraft
 from bot.models import MessageTemplate
 from inbox.keys import SERVICES
-from inbox.views._page import form_text, path_id, read_form, render_page
+from inbox.views._page import (
+    form_text,
+    just_saved,
+    path_id,
+    read_form,
+    render_page,
+    saved_redirect,
+)
 
 SAMPLE = templating.build_context(
     contact={"first_name": "Ava", "last_name": "Nguyen", "phone_number": "+14155550101"},
@@ -72,7 +79,7 @@ async def template_edit(request: web.Request) -> web.Response:
     async with request.config_dict[SERVICES].sessionmaker() as session:
         template = await _template_or_404(session, template_id)
     values = {"template_name": template.name, "body": template.body}
-    saved = request.query.get("saved") == "1"
+    saved = just_saved(request)
     return _form(request, values, template_id=template_id, saved=saved, show_preview=True)
 
 
@@ -94,7 +101,7 @@ async def _submit(request: web.Request, template_id: int | None) -> web.Response
     except InvalidTemplate as exc:
         errors = {exc.field: str(exc)}
         return _form(request, values, template_id=template_id, errors=errors, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, saved_id).with_query(saved="1"))
+    raise saved_redirect(request, "inbox.template", template_id=str(saved_id))
 
 
 async def _store(session, template_id: int | None, draft: TemplateDraft) -> int:
@@ -129,10 +136,6 @@ async def _template_or_404(session, template_id: int) -> MessageTemplate:
 
 def _values(form) -> dict[str, str]:
     return {"template_name": form_text(form, "template_name"), "body": form_text(form, "body")}
-
-
-def _edit_url(request: web.Request, template_id: int):
-    return request.app.router["inbox.template"].url_for(template_id=str(template_id))
 
 
 def _form(
