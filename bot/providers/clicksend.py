@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -40,7 +39,7 @@ from bot.providers.base import (
 )
 from bot.providers.clicksend_payloads import MAX_LIMIT
 from bot.providers.clicksend_push import parse_inbound_push, parse_receipt_push
-from bot.providers.clicksend_transport import READ_TIMEOUT_S, call
+from bot.providers.clicksend_transport import Transport
 
 # A history lookup reads at most this many pages (100 messages each) before it
 # gives up rather than report messages absent from a window it did not finish.
@@ -61,9 +60,7 @@ class ClickSendClient:
         send_timeout_s: float = 30.0,
     ) -> None:
         self.name = name
-        self._http = http
-        self._base_url = base_url.rstrip("/")
-        self._auth = httpx.BasicAuth(username, api_key)
+        self._transport = Transport(http, base_url, username, api_key)
         self._send_timeout_s = send_timeout_s
 
     @property
@@ -79,7 +76,7 @@ class ClickSendClient:
         if not messages:
             return []
         payload = {"messages": [payloads.message_json(m) for m in messages]}
-        data = await self._call(
+        data = await self._transport.call(
             "POST", "/sms/send", json_body=payload, timeout_s=self._send_timeout_s
         )
         by_ref = payloads.results_by_ref(data)
@@ -105,7 +102,7 @@ class ClickSendClient:
                     f"ClickSend history window holds more than {MAX_HISTORY_PAGES} pages"
                 )
             params = window | payloads.page_params(page, MAX_LIMIT)
-            data = await self._call("GET", "/sms/history", params=params)
+            data = await self._transport.call("GET", "/sms/history", params=params)
             found.update(payloads.sent_records(data, wanted))
             if not isinstance(data, Mapping) or not payloads.has_more(data):
                 break
@@ -115,14 +112,16 @@ class ClickSendClient:
     async def fetch_inbound(self, page: int = 1, limit: int = 100) -> Page[InboundSms]:
         """GET /sms/inbound: the unread replies, oldest first, so a backlog is taken
         in the order customers wrote."""
-        data = await self._call("GET", "/sms/inbound", params=payloads.oldest_first(page, limit))
+        data = await self._transport.call(
+            "GET", "/sms/inbound", params=payloads.oldest_first(page, limit)
+        )
         return payloads.page_of(data, parse_inbound_push)
 
     async def mark_inbound_read(self, provider_message_id: str) -> None:
         """PUT /sms/inbound-read/{id}; an unknown id counts as already read."""
         path = f"/sms/inbound-read/{quote(provider_message_id, safe='')}"
         try:
-            await self._call("PUT", path)
+            await self._transport.call("PUT", path)
         except PermanentProviderError as exc:
             if exc.code != "NOT_FOUND":
                 raise
@@ -134,7 +133,9 @@ class ClickSendClient:
         Oldest first (``order_by=timestamp:asc``, reference §1.8) lets a caller that
         stops paging early still mark read by ``date_before`` without skipping any.
         """
-        data = await self._call("GET", "/sms/receipts", params=payloads.oldest_first(page, limit))
+        data = await self._transport.call(
+            "GET", "/sms/receipts", params=payloads.oldest_first(page, limit)
+        )
         return payloads.page_of(data, parse_receipt_push)
 
     async def mark_receipts_read(self, before: dt.datetime) -> None:
@@ -146,11 +147,11 @@ class ClickSendClient:
         if before.tzinfo is None:
             before = before.replace(tzinfo=dt.UTC)
         body = {"date_before": int(before.timestamp())}
-        await self._call("PUT", "/sms/receipts-read", json_body=body)
+        await self._transport.call("PUT", "/sms/receipts-read", json_body=body)
 
     async def get_account(self) -> AccountInfo:
         """GET /account: balance as ClickSend prints it, currency and whether it can send."""
-        data = await self._call("GET", "/account")
+        data = await self._transport.call("GET", "/account")
         return payloads.account(data)
 
     async def fetch_list_numbers(self, list_id: int, page: int = 1, limit: int = 100) -> Page[str]:
@@ -161,7 +162,7 @@ class ClickSendClient:
         """
         path = f"/lists/{int(list_id)}/contacts"
         try:
-            data = await self._call("GET", path, params=payloads.page_params(page, limit))
+            data = await self._transport.call("GET", path, params=payloads.page_params(page, limit))
         except PermanentProviderError as exc:
             if exc.code == "NOT_FOUND":
                 raise PermanentProviderError(
@@ -169,26 +170,3 @@ class ClickSendClient:
                 ) from None
             raise
         return payloads.number_page(data)
-
-    # -- transport -------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, int | str] | None = None,
-        timeout_s: float = READ_TIMEOUT_S,
-    ) -> Any:
-        """One request → the envelope's ``data``, or a ProviderError."""
-        return await call(
-            self._http,
-            self._auth,
-            self._base_url,
-            method,
-            path,
-            json_body=json_body,
-            params=params,
-            timeout_s=timeout_s,
-        )

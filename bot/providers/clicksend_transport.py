@@ -41,40 +41,46 @@ NOT_SENT_ERRORS = (
 )
 
 
-async def call(
-    http: httpx.AsyncClient,
-    auth: httpx.Auth,
-    base_url: str,
-    method: str,
-    path: str,
-    *,
-    json_body: Any = None,
-    params: Mapping[str, int | str] | None = None,
-    timeout_s: float = READ_TIMEOUT_S,
-) -> Any:
-    """One request → the envelope's ``data``, or a ProviderError.
+class Transport:
+    """Requests to one ClickSend REST v3 base URL with Basic auth, over a shared client."""
 
-    ``asyncio.timeout`` bounds the whole exchange; httpx's own timeout only
-    bounds each read or write, which a slow-dripping server could stretch.
-    """
-    try:
-        async with asyncio.timeout(timeout_s):
-            response = await http.request(
-                method,
-                base_url + path,
-                json=json_body,
-                params=params,
-                auth=auth,
-                timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
-            )
-    except TimeoutError:
-        # The deadline may have struck after the request was written.
-        raise AmbiguousProviderError(f"ClickSend {method} {path} timed out") from None
-    except NOT_SENT_ERRORS as exc:
-        raise TemporaryProviderError(f"ClickSend {method} {path}: {exc!r}") from None
-    except httpx.RequestError as exc:
-        raise AmbiguousProviderError(f"ClickSend {method} {path}: {exc!r}") from None
-    return data_or_raise(response)
+    def __init__(self, http: httpx.AsyncClient, base_url: str, username: str, api_key: str):
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._auth = httpx.BasicAuth(username, api_key)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, int | str] | None = None,
+        timeout_s: float = READ_TIMEOUT_S,
+    ) -> Any:
+        """One request → the envelope's ``data``, or a ProviderError.
+
+        ``asyncio.timeout`` bounds the whole exchange; httpx's own timeout only
+        bounds each read or write, which a slow-dripping server could stretch.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._http.request(
+                    method,
+                    self._base_url + path,
+                    json=json_body,
+                    params=params,
+                    auth=self._auth,
+                    timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+                )
+        except TimeoutError:
+            # The deadline may have struck after the request was written.
+            raise AmbiguousProviderError(f"ClickSend {method} {path} timed out") from None
+        except NOT_SENT_ERRORS as exc:
+            raise TemporaryProviderError(f"ClickSend {method} {path}: {exc!r}") from None
+        except httpx.RequestError as exc:
+            raise AmbiguousProviderError(f"ClickSend {method} {path}: {exc!r}") from None
+        return data_or_raise(response)
 
 
 def data_or_raise(response: httpx.Response) -> Any:
