@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db import NO_TURNS, WriteTurns, utcnow
 from bot.models import Direction, Message, MessageStatus
 from bot.providers.base import ProviderError, SentRecord, SmsProvider
-from bot.sender import MAX_ATTEMPTS, backoff_s, write_guarded
+from bot.sender import MAX_ATTEMPTS, backoff_s, sent_values, write_guarded
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +175,8 @@ def _finding(
     now: dt.datetime,
 ) -> dict:
     if record is not None:
-        return {
-            "status": MessageStatus.SENT,
-            "provider": provider_name,
-            "provider_message_id": record.provider_message_id,
-            "parts": record.parts or 1,
-            "error_text": None,
-            "next_attempt_at": None,
-        }
+        sent = sent_values(provider_name, record.provider_message_id, record.parts)
+        return {**sent, "next_attempt_at": None}
     deadline = doubt.handed_at + dt.timedelta(seconds=policy.grace_s)
     if now < deadline:
         look_again = min(now + dt.timedelta(seconds=policy.recheck_s), deadline)

@@ -272,18 +272,23 @@ def _guarded_statement(seen_status: MessageStatus, columns: tuple[str, ...]):
     )
 
 
+def sent_values(provider_name: str, provider_message_id: str | None, parts: int | None) -> dict:
+    """The columns of a message the provider accepted."""
+    return {
+        "status": MessageStatus.SENT,
+        "provider": provider_name,
+        "provider_message_id": provider_message_id,
+        "parts": parts or 1,
+        "error_text": None,
+    }
+
+
 def _outcome_values(
     item: Claimed, result: SendResult, provider_name: str, now: dt.datetime, state: SenderState
 ) -> dict:
     if result.outcome is Outcome.ACCEPTED:
         state.sent += 1
-        return {
-            "status": MessageStatus.SENT,
-            "provider": provider_name,
-            "provider_message_id": result.provider_message_id,
-            "parts": result.parts or 1,
-            "error_text": None,
-        }
+        return sent_values(provider_name, result.provider_message_id, result.parts)
     if result.outcome is Outcome.REJECTED:
         return {"status": MessageStatus.FAILED, "error_text": result.reason}
     if result.outcome is Outcome.UNKNOWN:
