@@ -20,16 +20,14 @@ import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from processes import free_port, process, smsdesk, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - a throwaway bench token
@@ -53,46 +51,6 @@ function request()
   return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 - loopback only
-            return
-        except urllib.error.HTTPError:
-            return  # it answered, if only with an error page
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not come up")
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], ready_url: str, log_path: Path):
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            wait_ready(ready_url)
-            yield proc
-        finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a process we started, by its PID: SIGINT, then SIGKILL after 20 s."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def run_wrk(url: str, seconds: int, concurrency: int, prefix: str, lua: Path) -> dict:
@@ -136,9 +94,9 @@ def main() -> None:
     with process(
         [sys.executable, str(ROOT / "bench/bare_server.py"), str(bare_port)],
         dict(os.environ),
-        bare_url + "/",
         workdir / "bare.log",
     ):
+        wait_ready(bare_url + "/")
         bare = run_wrk(bare_url + PATH, args.seconds, args.concurrency, "bare", lua)
 
     rows = {}
@@ -163,16 +121,17 @@ def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, workers: str) -
         "SMSDESK_WEBHOOK_TOKEN": TOKEN,
         "SMSDESK_SQLITE_SYNCHRONOUS": args.synchronous,
     }
-    smsdesk = str(Path(sys.executable).parent / "smsdesk")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = [smsdesk, "serve", "--demo", "--port", str(port)]
+    serve = [smsdesk(), "serve", "--demo", "--port", str(port)]
     serve += [] if workers == "inside" else ["--no-workers"]
     with contextlib.ExitStack() as stack:
-        stack.enter_context(process(serve, env, url + "/healthz", workdir / f"{prefix}.log"))
+        stack.enter_context(process(serve, env, workdir / f"{prefix}.log"))
+        wait_ready(url + "/healthz")
         if workers == "beside":
             worker_env = {**env, "SMSDESK_PROVIDER": "simulator", "SMSDESK_SECRET_KEY": "b" * 40}
-            stack.enter_context(background([smsdesk, "worker"], worker_env, workdir / "w.log"))
+            stack.enter_context(process([smsdesk(), "worker"], worker_env, workdir / "w.log"))
+            time.sleep(2)  # let the worker start before the load does
         row = run_wrk(url + PATH, args.seconds, args.concurrency, prefix, lua)
     with sqlite3.connect(db) as conn:
         row["stored"] = conn.execute(
@@ -182,17 +141,6 @@ def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, workers: str) -
             "SELECT count(*) FROM messages WHERE status = 'pending'"
         ).fetchone()[0]
     return row
-
-
-@contextlib.contextmanager
-def background(cmd: list[str], env: dict[str, str], log_path: Path):
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            time.sleep(2)
-            yield proc
-        finally:
-            stop(proc)
 
 
 def report(args, bare: dict, rows: dict[str, dict]) -> None:

@@ -23,61 +23,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import httpx
+from processes import free_port, process, simulator, smsdesk
 
-ROOT = Path(__file__).resolve().parents[1]
 USER, KEY = "bench", "bench-key-0123456789"
 BATCH = 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_listening(port: int, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"nothing listens on {port}")
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], log_path: Path):
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            yield proc
-        finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a process we started, by its PID: SIGINT, then SIGKILL after 20 s."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -185,10 +145,6 @@ def measure_smsdesk(base: str, workdir: Path, messages: int, rate: float) -> dic
     return {"seconds": seconds, "calls": send_calls(base) - calls_before, "rss": rss}
 
 
-def smsdesk() -> str:
-    return str(Path(sys.executable).parent / "smsdesk")
-
-
 def report(messages: int, rate: float, rows: dict[str, dict], duplicates: int) -> None:
     print(f"send benchmark: {messages} messages, SQLite, rate budget {rate:g}/s, "
           f"{os.cpu_count()} cores")  # fmt: skip
@@ -212,10 +168,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="smsdesk-bench-send-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}/v3"
-    sim_env = {**os.environ, "SMSDESK_CLICKSEND_USERNAME": USER, "SMSDESK_CLICKSEND_API_KEY": KEY}
-    sim_cmd = [smsdesk(), "simulator", "--port", str(port), "--balance", "100000000"]
-    with process(sim_cmd, sim_env, workdir / "simulator.log"):
-        wait_listening(port)
+    with simulator(port, USER, KEY, workdir / "simulator.log", "--balance", "100000000"):
         rows = {
             "baseline: raw httpx 1,000-batches": asyncio.run(baseline(base, args.messages)),
             "smsdesk worker (sender + SQLite)": measure_smsdesk(

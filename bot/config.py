@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from typing import TypeVar
@@ -172,15 +172,24 @@ def _base_url(env: Mapping[str, str]) -> str:
 
 
 def _poll_interval(env: Mapping[str, str]) -> float:
-    raw = _optional(env, "SMSDESK_POLL_INTERVAL_S")
+    return _float(
+        env, "SMSDESK_POLL_INTERVAL_S", 10.0, lambda v: 1 <= v <= 3600, "is outside 1..3600 seconds"
+    )
+
+
+def _float(
+    env: Mapping[str, str], name: str, default: float, valid: Callable[[float], bool], problem: str
+) -> float:
+    """The number in ``name``, or ``default``; ``problem`` says why a number is not ``valid``."""
+    raw = _optional(env, name)
     if raw is None:
-        return 10.0
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError("SMSDESK_POLL_INTERVAL_S", f"{raw!r} is not a number") from None
-    if not 1 <= value <= 3600:
-        raise ConfigError("SMSDESK_POLL_INTERVAL_S", f"{raw} is outside 1..3600 seconds")
+        raise ConfigError(name, f"{raw!r} is not a number") from None
+    if not valid(value):
+        raise ConfigError(name, f"{raw} {problem}")
     return value
 
 
@@ -208,18 +217,13 @@ def _sender_id(env: Mapping[str, str]) -> str | None:
 
 
 def _low_credit_threshold(env: Mapping[str, str]) -> float:
-    raw = _optional(env, "SMSDESK_LOW_CREDIT_THRESHOLD")
-    if raw is None:
-        return 5.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError("SMSDESK_LOW_CREDIT_THRESHOLD", f"{raw!r} is not a number") from None
-    if not 0 <= value < 1e9:  # also refuses nan and inf
-        raise ConfigError(
-            "SMSDESK_LOW_CREDIT_THRESHOLD", f"{raw} must be a non-negative amount of credit"
-        )
-    return value
+    return _float(
+        env,
+        "SMSDESK_LOW_CREDIT_THRESHOLD",
+        5.0,
+        lambda v: 0 <= v < 1e9,  # also refuses nan and inf
+        "must be a non-negative amount of credit",
+    )
 
 
 def _region(env: Mapping[str, str]) -> str:
@@ -239,19 +243,13 @@ def _sqlite_sync(env: Mapping[str, str]) -> str:
 
 def _send_rate(env: Mapping[str, str]) -> float:
     """Messages per second to the provider, shared by all outbound traffic of a process."""
-    raw = _optional(env, "SMSDESK_SEND_RATE_PER_S")
-    if raw is None:
-        return DEFAULT_SEND_RATE_PER_S
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError("SMSDESK_SEND_RATE_PER_S", f"{raw!r} is not a number") from None
-    if not 0 < value <= MAX_SEND_RATE_PER_S:  # also refuses nan and inf
-        raise ConfigError(
-            "SMSDESK_SEND_RATE_PER_S",
-            f"{raw} is outside 0..{MAX_SEND_RATE_PER_S:,.0f} (more than 0 messages a second)",
-        )
-    return value
+    return _float(
+        env,
+        "SMSDESK_SEND_RATE_PER_S",
+        DEFAULT_SEND_RATE_PER_S,
+        lambda v: 0 < v <= MAX_SEND_RATE_PER_S,  # also refuses nan and inf
+        f"is outside 0..{MAX_SEND_RATE_PER_S:,.0f} (more than 0 messages a second)",
+    )
 
 
 def _check_provider_credentials(settings: Settings) -> None:

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import NO_TURNS, WriteTurns, utcnow
 from bot.models import Direction, Message, MessageStatus
 from bot.providers.base import ProviderError, SentRecord, SmsProvider
-from bot.sender import MAX_ATTEMPTS, backoff_s
+from bot.sender import MAX_ATTEMPTS, backoff_s, sent_values, write_guarded
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +160,11 @@ async def record_findings(
     policy: ReconcilePolicy,
 ) -> None:
     now = utcnow()
-    shapes: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    updates = []
     for doubt in doubts:
         values = _finding(doubt, found.get(str(doubt.id)), provider_name, policy, now)
-        row = {"target": doubt.id, "seen_attempts": doubt.attempts, "now": now, **values}
-        shapes[tuple(sorted(values))].append(row)
-    connection = await session.connection()
-    for columns, rows in shapes.items():
-        await connection.execute(_guarded_update(columns), rows)
+        updates.append((doubt.id, doubt.attempts, values))
+    await write_guarded(session, MessageStatus.UNKNOWN, now, updates)
 
 
 def _finding(
@@ -179,14 +175,8 @@ def _finding(
     now: dt.datetime,
 ) -> dict:
     if record is not None:
-        return {
-            "status": MessageStatus.SENT,
-            "provider": provider_name,
-            "provider_message_id": record.provider_message_id,
-            "parts": record.parts or 1,
-            "error_text": None,
-            "next_attempt_at": None,
-        }
+        sent = sent_values(provider_name, record.provider_message_id, record.parts)
+        return {**sent, "next_attempt_at": None}
     deadline = doubt.handed_at + dt.timedelta(seconds=policy.grace_s)
     if now < deadline:
         look_again = min(now + dt.timedelta(seconds=policy.recheck_s), deadline)
@@ -199,19 +189,3 @@ def _finding(
         "error_text": RESEND_REASON,
         "next_attempt_at": now + dt.timedelta(seconds=backoff_s(doubt.attempts)),
     }
-
-
-def _guarded_update(columns: tuple[str, ...]):
-    table = Message.__table__
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("target"),
-            table.c.status == MessageStatus.UNKNOWN,
-            table.c.attempts == bindparam("seen_attempts"),
-        )
-        .values(
-            updated_at=bindparam("now", type_=table.c.updated_at.type),
-            **{name: bindparam(name, type_=table.c[name].type) for name in columns},
-        )
-    )

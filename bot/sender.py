@@ -221,7 +221,7 @@ async def record_results(
 ) -> None:
     by_ref = {result.ref: result for result in results}
     now = utcnow()
-    shapes: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    updates: list[tuple[int, int, dict]] = []
     for item in claimed:
         result = by_ref.get(str(item.id)) or SendResult(
             str(item.id), Outcome.UNKNOWN, reason="the provider did not report this message"
@@ -229,24 +229,40 @@ async def record_results(
         values = _outcome_values(item, result, provider_name, now, state)
         if result.outcome is Outcome.UNKNOWN:
             values["next_attempt_at"] = now + dt.timedelta(seconds=unknown_check_s)
-        row = {"target": item.id, "seen_attempts": item.attempts, "now": now, **values}
+        updates.append((item.id, item.attempts, values))
+    # The attempt number guards against a late answer to an attempt that the
+    # reconciler has since resolved and the sender has claimed again.
+    await write_guarded(session, MessageStatus.SENDING, now, updates)
+
+
+async def write_guarded(
+    session: AsyncSession,
+    seen_status: MessageStatus,
+    now: dt.datetime,
+    updates: Sequence[tuple[int, int, dict]],
+) -> None:
+    """Set each (message id, attempts seen, values) update's values, and ``updated_at``,
+    only where the message is still ``seen_status`` at that attempt.
+
+    One executemany per shape of values: a 1,000-message batch is recorded in a
+    handful of round trips, so the write lock is held for milliseconds.
+    """
+    shapes: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for target, seen_attempts, values in updates:
+        row = {"target": target, "seen_attempts": seen_attempts, "now": now, **values}
         shapes[tuple(sorted(values))].append(row)
-    # One executemany per shape of outcome: a 1,000-message batch is recorded in a
-    # handful of round trips, so the write lock is held for milliseconds.
     connection = await session.connection()
     for columns, rows in shapes.items():
-        await connection.execute(_record_statement(columns), rows)
+        await connection.execute(_guarded_statement(seen_status, columns), rows)
 
 
-def _record_statement(columns: tuple[str, ...]):
+def _guarded_statement(seen_status: MessageStatus, columns: tuple[str, ...]):
     table = Message.__table__
     return (
         update(table)
-        # The attempt number guards against a late answer to an attempt that the
-        # reconciler has since resolved and the sender has claimed again.
         .where(
             table.c.id == bindparam("target"),
-            table.c.status == MessageStatus.SENDING,
+            table.c.status == seen_status,
             table.c.attempts == bindparam("seen_attempts"),
         )
         .values(
@@ -256,18 +272,23 @@ def _record_statement(columns: tuple[str, ...]):
     )
 
 
+def sent_values(provider_name: str, provider_message_id: str | None, parts: int | None) -> dict:
+    """The columns of a message the provider accepted."""
+    return {
+        "status": MessageStatus.SENT,
+        "provider": provider_name,
+        "provider_message_id": provider_message_id,
+        "parts": parts or 1,
+        "error_text": None,
+    }
+
+
 def _outcome_values(
     item: Claimed, result: SendResult, provider_name: str, now: dt.datetime, state: SenderState
 ) -> dict:
     if result.outcome is Outcome.ACCEPTED:
         state.sent += 1
-        return {
-            "status": MessageStatus.SENT,
-            "provider": provider_name,
-            "provider_message_id": result.provider_message_id,
-            "parts": result.parts or 1,
-            "error_text": None,
-        }
+        return sent_values(provider_name, result.provider_message_id, result.parts)
     if result.outcome is Outcome.REJECTED:
         return {"status": MessageStatus.FAILED, "error_text": result.reason}
     if result.outcome is Outcome.UNKNOWN:

@@ -117,22 +117,21 @@ def _add_fault_flags(sim: argparse.ArgumentParser) -> None:
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a share from 0 to 1")
-    return value
+    return _float_within(text, 0, 1, "a number", "is not a share from 0 to 1")
 
 
 def _seconds(text: str) -> float:
+    return _float_within(text, 0, 3600, "a number of seconds", "is outside 0..3600 seconds")
+
+
+def _float_within(text: str, low: float, high: float, kind: str, outside: str) -> float:
+    """``text`` as a float from ``low`` to ``high``; argparse shows the error as given."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..3600 seconds")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} {outside}")
     return value
 
 

@@ -14,20 +14,16 @@ confirmation, and each STOP is handled within a second of being stored.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 import bot.jobs
 import bot.sender
+from bench.processes import simulator
 from bot.config import ProviderName
-from bot.db import utcnow
 from bot.models import (
     ConsentEvent,
     Contact,
@@ -38,6 +34,7 @@ from bot.models import (
 )
 from inbox.app import create_app
 from inbox.keys import SERVICES
+from tests.bot.outbound_helpers import seed_queued
 from tests.conftest import webhook_path
 
 SIM_USER = "race-user"
@@ -54,54 +51,10 @@ def number(i: int) -> str:
 
 
 async def seed_campaign(engine) -> None:
-    now = utcnow()
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(Contact),
-            [
-                {
-                    "phone_number": number(i),
-                    "custom_fields": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(RECIPIENTS)
-            ],
-        )
-        await conn.execute(
-            insert(Conversation),
-            [
-                {
-                    "contact_id": i + 1,
-                    "our_number": OURS,
-                    "created_at": now,
-                    "last_message_at": now,
-                    "status": "open",
-                    "unread_count": 0,
-                    "possible_opt_out": False,
-                }
-                for i in range(RECIPIENTS)
-            ],
-        )
-        await conn.execute(
-            insert(Message),
-            [
-                {
-                    "conversation_id": i + 1,
-                    "direction": "out",
-                    "body": "Spring sale: 20% off",
-                    "status": MessageStatus.QUEUED,
-                    "purpose": MessagePurpose.CAMPAIGN,
-                    "priority": 2,
-                    "parts": 1,
-                    "attempts": 0,
-                    "provider": "clicksend",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(RECIPIENTS)
-            ],
-        )
+    messages = [(number(i), "Spring sale: 20% off") for i in range(RECIPIENTS)]
+    await seed_queued(
+        engine, messages, our_number=OURS, purpose=MessagePurpose.CAMPAIGN, priority=2
+    )
 
 
 def record_claims(monkeypatch) -> dict[str, list[tuple[int, float]]]:
@@ -170,48 +123,10 @@ def race_settings(settings, simulator_port):
 @pytest.fixture
 def external_simulator(race_settings, simulator_port, tmp_path):
     hooks = f"http://127.0.0.1:{race_settings.port}{webhook_path(race_settings, '')}"
-    command = [
-        sys.executable,
-        "-m",
-        "inbox.cli",
-        "simulator",
-        "--port",
-        str(simulator_port),
-        "--push-inbound",
-        hooks + "inbound",
-        "--push-receipts",
-        hooks + "receipts",
-        "--balance",
-        "100000",
-    ]
-    env = {
-        **os.environ,
-        "SMSDESK_CLICKSEND_USERNAME": SIM_USER,
-        "SMSDESK_CLICKSEND_API_KEY": SIM_KEY,
-    }
-    log = (tmp_path / "simulator.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        _wait_listening(simulator_port)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_listening(port: int, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"simulator did not listen on {port}")
+    flags = ["--push-inbound", hooks + "inbound", "--push-receipts", hooks + "receipts"]
+    log = tmp_path / "simulator.log"
+    with simulator(simulator_port, SIM_USER, SIM_KEY, log, *flags, "--balance", "100000") as proc:
+        yield proc
 
 
 async def count_messages(sessionmaker, *where) -> int:

@@ -8,40 +8,15 @@ from typing import Any
 from bot.matching import MatchType
 from bot.rule_clicksend import CLICKSEND_ACTIONS
 from bot.rule_validation import ACTIONS, CONDITIONS
+from inbox.api.openapi_common import errors, json_body, ok_data, page_of, ref
 from inbox.api.rules import RULES
 from inbox.api.templates import TEMPLATES
-
-REF = "#/components"
-
-
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"{REF}/{kind}/{name}"}
-
-
-def _ok(description: str, data: dict[str, Any]) -> dict[str, Any]:
-    schema = {"allOf": [_ref("schemas", "Envelope"), {"properties": {"data": data}}]}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict[str, Any]:
-    names = {
-        "400": "BadRequest",
-        "401": "Unauthorized",
-        "404": "NotFound",
-        "413": "PayloadTooLarge",
-        "500": "InternalError",
-    }
-    return {code: _ref("responses", names[code]) for code in (*codes, "401", "500")}
-
-
-def _body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref("schemas", schema)}}}
 
 
 def _listing(searchable: Any) -> list[dict[str, Any]]:
     return [
-        _ref("parameters", "page"),
-        _ref("parameters", "limit"),
+        ref("parameters", "page"),
+        ref("parameters", "limit"),
         {
             "name": "q",
             "in": "query",
@@ -54,7 +29,7 @@ def _listing(searchable: Any) -> list[dict[str, Any]]:
             "schema": {"type": "string"},
             "description": f"`field:asc|desc`. Fields: {', '.join(searchable.sorts)}.",
         },
-        _ref("parameters", "operator"),
+        ref("parameters", "operator"),
     ]
 
 
@@ -62,18 +37,9 @@ def _id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-def _page_of(schema: str) -> dict[str, Any]:
-    return {
-        "allOf": [
-            _ref("schemas", "Page"),
-            {"properties": {"data": {"items": _ref("schemas", schema)}}},
-        ]
-    }
-
-
-RULE = _ref("schemas", "Rule")
-TEMPLATE = _ref("schemas", "Template")
-DELETED = _ok("Deleted; `data` is `[]`.", {"type": "array"})
+RULE = ref("schemas", "Rule")
+TEMPLATE = ref("schemas", "Template")
+DELETED = ok_data("Deleted; `data` is `[]`.", {"type": "array"})
 
 PATHS: dict[str, Any] = {
     "/rules": {
@@ -81,7 +47,7 @@ PATHS: dict[str, Any] = {
             "summary": "List keyword rules in running order (priority, then id)",
             "operationId": "listRules",
             "parameters": _listing(RULES),
-            "responses": {"200": _ok("A page of rules.", _page_of("Rule")), **_errors("400")},
+            "responses": {"200": ok_data("A page of rules.", page_of("Rule")), **errors("400")},
         },
         "post": {
             "summary": "Create a rule (ClickSend fields, our extensions, or both)",
@@ -89,21 +55,21 @@ PATHS: dict[str, Any] = {
             "rules created one by one keep ClickSend's creation order. `warnings` lists "
             "unknown template variables and conflicts with other rules.",
             "operationId": "createRule",
-            "requestBody": _body("RuleInput"),
-            "responses": {"200": _ok("The rule.", RULE), **_errors("400", "413")},
+            "requestBody": json_body("RuleInput"),
+            "responses": {"200": ok_data("The rule.", RULE), **errors("400", "413")},
         },
     },
     "/rules/test": {
         "post": {
             "summary": "Try a message against the rules; nothing is written or sent",
             "operationId": "testRules",
-            "requestBody": _body("RuleTest"),
+            "requestBody": json_body("RuleTest"),
             "responses": {
-                "200": _ok(
+                "200": ok_data(
                     "The matching rules in order.",
-                    {"type": "array", "items": _ref("schemas", "RuleTrace")},
+                    {"type": "array", "items": ref("schemas", "RuleTrace")},
                 ),
-                **_errors("400", "413"),
+                **errors("400", "413"),
             },
         }
     },
@@ -112,18 +78,18 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "One rule",
             "operationId": "getRule",
-            "responses": {"200": _ok("The rule.", RULE), **_errors("404")},
+            "responses": {"200": ok_data("The rule.", RULE), **errors("404")},
         },
         "put": {
             "summary": "Change a rule; fields left out keep their values",
             "operationId": "updateRule",
-            "requestBody": _body("RuleInput"),
-            "responses": {"200": _ok("The rule.", RULE), **_errors("400", "404", "413")},
+            "requestBody": json_body("RuleInput"),
+            "responses": {"200": ok_data("The rule.", RULE), **errors("400", "404", "413")},
         },
         "delete": {
             "summary": "Delete a rule",
             "operationId": "deleteRule",
-            "responses": {"200": DELETED, **_errors("404")},
+            "responses": {"200": DELETED, **errors("404")},
         },
     },
     "/templates": {
@@ -132,15 +98,15 @@ PATHS: dict[str, Any] = {
             "operationId": "listTemplates",
             "parameters": _listing(TEMPLATES),
             "responses": {
-                "200": _ok("A page of templates.", _page_of("Template")),
-                **_errors("400"),
+                "200": ok_data("A page of templates.", page_of("Template")),
+                **errors("400"),
             },
         },
         "post": {
             "summary": "Create a template; the body is validated (syntax, sandbox)",
             "operationId": "createTemplate",
-            "requestBody": _body("TemplateInput"),
-            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("400", "413")},
+            "requestBody": json_body("TemplateInput"),
+            "responses": {"200": ok_data("The template.", TEMPLATE), **errors("400", "413")},
         },
     },
     "/templates/{template_id}": {
@@ -148,18 +114,18 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "One template",
             "operationId": "getTemplate",
-            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("404")},
+            "responses": {"200": ok_data("The template.", TEMPLATE), **errors("404")},
         },
         "put": {
             "summary": "Change a template; fields left out keep their values",
             "operationId": "updateTemplate",
-            "requestBody": _body("TemplateInput"),
-            "responses": {"200": _ok("The template.", TEMPLATE), **_errors("400", "404", "413")},
+            "requestBody": json_body("TemplateInput"),
+            "responses": {"200": ok_data("The template.", TEMPLATE), **errors("400", "404", "413")},
         },
         "delete": {
             "summary": "Delete a template no rule replies with (400 otherwise)",
             "operationId": "deleteTemplate",
-            "responses": {"200": DELETED, **_errors("400", "404")},
+            "responses": {"200": DELETED, **errors("400", "404")},
         },
     },
 }

@@ -47,3 +47,13 @@ def path_id(request: web.Request, name: str) -> int:
     if value > MAX_ID:
         raise web.HTTPNotFound()
     return value
+
+
+def just_saved(request: web.Request) -> bool:
+    """Whether the page was reached by the redirect that follows a save (``?saved=1``)."""
+    return request.query.get("saved") == "1"
+
+
+def saved_redirect(request: web.Request, route: str, **parts: str) -> web.HTTPSeeOther:
+    """The redirect after a save: to the ``route`` page, which then says it was saved."""
+    return web.HTTPSeeOther(request.app.router[route].url_for(**parts).with_query(saved="1"))

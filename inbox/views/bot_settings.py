@@ -14,7 +14,7 @@ from bot import bot_settings
 from bot.bot_settings import BUSINESS_HOURS, BUSINESS_NAME, REPLY_CAP, BotSettings, InvalidSetting
 from bot.business_hours import DAYS, schedule_to_json
 from inbox.keys import SERVICES
-from inbox.views._page import form_text, read_form, render_page
+from inbox.views._page import form_text, just_saved, read_form, render_page, saved_redirect
 
 DAY_NAMES = dict(
     zip(
@@ -35,8 +35,7 @@ class FormProblem(ValueError):
 async def bot_settings_form(request: web.Request) -> web.Response:
     async with request.config_dict[SERVICES].sessionmaker() as session:
         current = await bot_settings.load(session)
-    saved = request.query.get("saved") == "1"
-    return _render(request, form_values(current), {}, saved=saved)
+    return _render(request, form_values(current), {}, saved=just_saved(request))
 
 
 async def bot_settings_save(request: web.Request) -> web.Response:
@@ -49,8 +48,7 @@ async def bot_settings_save(request: web.Request) -> web.Response:
         return _render(request, values, {exc.field: str(exc)}, status=400)
     except InvalidSetting as exc:
         return _render(request, values, {_field_of(exc.field): str(exc)}, status=400)
-    url = request.app.router["inbox.settings.bot"].url_for().with_query(saved="1")
-    raise web.HTTPSeeOther(url)
+    raise saved_redirect(request, "inbox.settings.bot")
 
 
 def form_values(settings: BotSettings) -> dict[str, str]:

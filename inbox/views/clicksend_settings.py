@@ -13,13 +13,13 @@ from aiohttp import web
 from bot import appsettings
 from bot.sender_id import InvalidSenderId, check_sender_id
 from inbox.keys import SERVICES
-from inbox.views._page import form_text, read_form, render_page
+from inbox.views._page import form_text, just_saved, read_form, render_page, saved_redirect
 
 
 async def clicksend_form(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     value = services.default_sender.saved or ""
-    return _render(request, value, None, saved=request.query.get("saved") == "1")
+    return _render(request, value, None, saved=just_saved(request))
 
 
 async def clicksend_save(request: web.Request) -> web.Response:
@@ -32,8 +32,7 @@ async def clicksend_save(request: web.Request) -> web.Response:
     async with services.sessionmaker.begin() as session:
         await appsettings.put(session, appsettings.SENDER_ID, value)
     services.default_sender.saved = value or None
-    url = request.app.router["inbox.settings.clicksend"].url_for().with_query(saved="1")
-    raise web.HTTPSeeOther(url)
+    raise saved_redirect(request, "inbox.settings.clicksend")
 
 
 def _render(

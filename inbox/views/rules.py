@@ -20,10 +20,17 @@ from bot import matching, rule_trial, rules
 from bot.models import ContactList, MessageTemplate, Rule, User
 from bot.rule_trial import InvalidTrial
 from bot.rule_validation import ACTIONS, CONDITIONS, URL_METHODS
-from bot.rules import InvalidRule
+from bot.rules import InvalidRule, RuleDraft
 from inbox.keys import SERVICES
 from inbox.views import _rule_text as text
-from inbox.views._page import form_text, path_id, read_form, render_page
+from inbox.views._page import (
+    form_text,
+    just_saved,
+    path_id,
+    read_form,
+    render_page,
+    saved_redirect,
+)
 from inbox.views._rule_form import RuleForm, form_of, read_rule_form
 
 NEW_RULE = {"match_type": "first_word", "actions": [{"type": "reply", "body": ""}]}
@@ -116,20 +123,7 @@ async def rule_new(request: web.Request) -> web.Response:
 
 
 async def rule_create(request: web.Request) -> web.Response:
-    form = read_rule_form(await read_form(request))
-    adding = await _adding_row(request, form, rule_id=None)
-    if adding is not None:
-        return adding
-    services = request.config_dict[SERVICES]
-    try:
-        draft = rules.parse_rule(form.submitted(), default_region=services.settings.default_region)
-        async with services.sessionmaker.begin() as session:
-            saved = await rules.create_rule(session, draft)
-            rule_id = saved.rule.id
-    except InvalidRule as exc:
-        form.show_errors(exc)
-        return await _form_page(request, form, rule_id=None, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, rule_id).with_query(saved="1"))
+    return await _submit(request, rule_id=None)
 
 
 async def rule_edit(request: web.Request) -> web.Response:
@@ -137,12 +131,16 @@ async def rule_edit(request: web.Request) -> web.Response:
     async with request.config_dict[SERVICES].sessionmaker() as session:
         rule = await _rule_or_404(session, rule_id)
         data = rules.fields_of(rule)
-    saved = request.query.get("saved") == "1"
-    return await _form_page(request, form_of(data), rule_id=rule_id, saved=saved)
+    return await _form_page(request, form_of(data), rule_id=rule_id, saved=just_saved(request))
 
 
 async def rule_save(request: web.Request) -> web.Response:
-    rule_id = path_id(request, "rule_id")
+    return await _submit(request, rule_id=path_id(request, "rule_id"))
+
+
+async def _submit(request: web.Request, rule_id: int | None) -> web.Response:
+    """Save the posted rule (a new one without ``rule_id``) and show it again, or
+    the form with its errors."""
     form = read_rule_form(await read_form(request))
     adding = await _adding_row(request, form, rule_id=rule_id)
     if adding is not None:
@@ -151,12 +149,19 @@ async def rule_save(request: web.Request) -> web.Response:
     try:
         draft = rules.parse_rule(form.submitted(), default_region=services.settings.default_region)
         async with services.sessionmaker.begin() as session:
-            await _rule_or_404(session, rule_id)
-            await rules.update_rule(session, rule_id, draft)
+            saved_id = await _store(session, rule_id, draft)
     except InvalidRule as exc:
         form.show_errors(exc)
         return await _form_page(request, form, rule_id=rule_id, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, rule_id).with_query(saved="1"))
+    raise saved_redirect(request, "inbox.rule", rule_id=str(saved_id))
+
+
+async def _store(session: AsyncSession, rule_id: int | None, draft: RuleDraft) -> int:
+    if rule_id is None:
+        return (await rules.create_rule(session, draft)).rule.id
+    await _rule_or_404(session, rule_id)
+    await rules.update_rule(session, rule_id, draft)
+    return rule_id
 
 
 async def _adding_row(request: web.Request, form: RuleForm, rule_id: int | None):
@@ -167,10 +172,6 @@ async def _adding_row(request: web.Request, form: RuleForm, rule_id: int | None)
         return None
     form.add_row(kind)
     return await _form_page(request, form, rule_id=rule_id)
-
-
-def _edit_url(request: web.Request, rule_id: int):
-    return request.app.router["inbox.rule"].url_for(rule_id=str(rule_id))
 
 
 async def _rule_or_404(session: AsyncSession, rule_id: int) -> Rule:

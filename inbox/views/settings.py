@@ -14,7 +14,7 @@ from multidict import MultiDictProxy
 from bot import compliance_settings
 from bot.compliance_settings import VOCABULARY_FIELDS, ComplianceSettings, InvalidSetting
 from inbox.keys import SERVICES
-from inbox.views._page import form_text, read_form, render_page
+from inbox.views._page import form_text, just_saved, read_form, render_page, saved_redirect
 
 FLAGS = ("confirmation_enabled", "spanish")
 TEXTS = (
@@ -47,8 +47,7 @@ async def compliance_form(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     async with services.sessionmaker() as session:
         current = await compliance_settings.load(session)
-    saved = request.query.get("saved") == "1"
-    return _render(request, form_values(current), {}, saved=saved)
+    return _render(request, form_values(current), {}, saved=just_saved(request))
 
 
 async def compliance_save(request: web.Request) -> web.Response:
@@ -61,8 +60,7 @@ async def compliance_save(request: web.Request) -> web.Response:
             await compliance_settings.save(session, settings)
     except InvalidSetting as exc:
         return _render(request, values, {exc.field: _message(exc)}, status=400)
-    url = request.app.router["inbox.settings.compliance"].url_for().with_query(saved="1")
-    raise web.HTTPSeeOther(url)
+    raise saved_redirect(request, "inbox.settings.compliance")
 
 
 def form_values(settings: ComplianceSettings) -> dict[str, str]:

@@ -13,10 +13,17 @@ from aiohttp import web
 
 from bot import message_templates, templating
 from bot.encoding import measure
-from bot.message_templates import InvalidTemplate
+from bot.message_templates import InvalidTemplate, TemplateDraft
 from bot.models import MessageTemplate
 from inbox.keys import SERVICES
-from inbox.views._page import form_text, path_id, read_form, render_page
+from inbox.views._page import (
+    form_text,
+    just_saved,
+    path_id,
+    read_form,
+    render_page,
+    saved_redirect,
+)
 
 SAMPLE = templating.build_context(
     contact={"first_name": "Ava", "last_name": "Nguyen", "phone_number": "+14155550101"},
@@ -64,18 +71,7 @@ async def template_new(request: web.Request) -> web.Response:
 
 
 async def template_create(request: web.Request) -> web.Response:
-    form = await read_form(request)
-    values = _values(form)
-    if form_text(form, "preview"):
-        return _form(request, values, template_id=None, show_preview=True)
-    try:
-        draft = message_templates.parse_template(values["template_name"], values["body"])
-        async with request.config_dict[SERVICES].sessionmaker.begin() as session:
-            saved = await message_templates.create_template(session, draft)
-            template_id = saved.template.id
-    except InvalidTemplate as exc:
-        return _form(request, values, template_id=None, errors={exc.field: str(exc)}, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, template_id).with_query(saved="1"))
+    return await _submit(request, template_id=None)
 
 
 async def template_edit(request: web.Request) -> web.Response:
@@ -83,12 +79,17 @@ async def template_edit(request: web.Request) -> web.Response:
     async with request.config_dict[SERVICES].sessionmaker() as session:
         template = await _template_or_404(session, template_id)
     values = {"template_name": template.name, "body": template.body}
-    saved = request.query.get("saved") == "1"
+    saved = just_saved(request)
     return _form(request, values, template_id=template_id, saved=saved, show_preview=True)
 
 
 async def template_save(request: web.Request) -> web.Response:
-    template_id = path_id(request, "template_id")
+    return await _submit(request, template_id=path_id(request, "template_id"))
+
+
+async def _submit(request: web.Request, template_id: int | None) -> web.Response:
+    """Preview, or save the posted template (a new one without ``template_id``) and
+    show it again, or the form with its error."""
     form = await read_form(request)
     values = _values(form)
     if form_text(form, "preview"):
@@ -96,12 +97,19 @@ async def template_save(request: web.Request) -> web.Response:
     try:
         draft = message_templates.parse_template(values["template_name"], values["body"])
         async with request.config_dict[SERVICES].sessionmaker.begin() as session:
-            await _template_or_404(session, template_id)
-            await message_templates.update_template(session, template_id, draft)
+            saved_id = await _store(session, template_id, draft)
     except InvalidTemplate as exc:
         errors = {exc.field: str(exc)}
         return _form(request, values, template_id=template_id, errors=errors, status=400)
-    raise web.HTTPSeeOther(_edit_url(request, template_id).with_query(saved="1"))
+    raise saved_redirect(request, "inbox.template", template_id=str(saved_id))
+
+
+async def _store(session, template_id: int | None, draft: TemplateDraft) -> int:
+    if template_id is None:
+        return (await message_templates.create_template(session, draft)).template.id
+    await _template_or_404(session, template_id)
+    await message_templates.update_template(session, template_id, draft)
+    return template_id
 
 
 async def template_delete(request: web.Request) -> web.Response:
@@ -128,10 +136,6 @@ async def _template_or_404(session, template_id: int) -> MessageTemplate:
 
 def _values(form) -> dict[str, str]:
     return {"template_name": form_text(form, "template_name"), "body": form_text(form, "body")}
-
-
-def _edit_url(request: web.Request, template_id: int):
-    return request.app.router["inbox.template"].url_for(template_id=str(template_id))
 
 
 def _form(

@@ -13,6 +13,7 @@ from bot.bot_settings import bump_rules_version
 from bot.models import (
     Conversation,
     ConversationEvent,
+    ConversationLabel,
     Direction,
     Message,
     MessagePurpose,
@@ -80,6 +81,16 @@ async def thread_events(sessionmaker, conversation_id: int) -> list[str]:
             select(ConversationEvent.text)
             .where(ConversationEvent.conversation_id == conversation_id)
             .order_by(ConversationEvent.id)
+        )
+        return list(rows.all())
+
+
+async def labels(sessionmaker, conversation_id: int) -> list[str]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(ConversationLabel.label)
+            .where(ConversationLabel.conversation_id == conversation_id)
+            .order_by(ConversationLabel.label)
         )
         return list(rows.all())
 

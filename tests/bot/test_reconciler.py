@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 
 import pytest
-from sqlalchemy import update
 
 from bot import receipts
 from bot.db import utcnow
@@ -23,6 +22,7 @@ from bot.providers.base import (
 )
 from bot.reconciler import RESEND_REASON, STALE_REASON, ReconcilePolicy, reconcile_round
 from bot.sender import UNKNOWN_REASON, SenderState, send_round
+from tests.bot.outbound_helpers import handed_over
 
 OURS = "+61411111111"
 POLICY = ReconcilePolicy(grace_s=120, recheck_s=15, stale_sending_s=60, clock_margin_s=120)
@@ -69,13 +69,7 @@ async def load(sessionmaker, message_id: int) -> Message:
 
 async def age(sessionmaker, message_id: int, seconds: float) -> None:
     """Pretend the latest hand-over to the provider happened ``seconds`` ago and is due."""
-    past = utcnow() - dt.timedelta(seconds=seconds)
-    async with sessionmaker.begin() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(provider_timestamp=past, next_attempt_at=None)
-        )
+    await handed_over(sessionmaker, message_id, seconds, next_attempt_at=None)
 
 
 async def unknown_message(sessionmaker, error: Exception | None = None) -> tuple[int, Provider]:

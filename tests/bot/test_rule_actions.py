@@ -28,7 +28,9 @@ from tests.bot.rule_helpers import (
     CUSTOMER,
     OURS,
     add_rule,
+    conversation,
     count,
+    labels,
     store,
     text_in,
     thread_events,
@@ -45,21 +47,6 @@ async def run(engine, sessionmaker, actions, body="join Ada Lovelace", match_typ
 async def contact(sessionmaker) -> Contact:
     async with sessionmaker() as session:
         return await session.scalar(select(Contact).where(Contact.phone_number == CUSTOMER))
-
-
-async def thread(sessionmaker, conversation_id) -> Conversation:
-    async with sessionmaker() as session:
-        return await session.get_one(Conversation, conversation_id)
-
-
-async def labels(sessionmaker, conversation_id) -> list[str]:
-    async with sessionmaker() as session:
-        rows = await session.scalars(
-            select(ConversationLabel.label).where(
-                ConversationLabel.conversation_id == conversation_id
-            )
-        )
-        return sorted(rows.all())
 
 
 async def list_members(sessionmaker, name: str) -> list[str]:
@@ -100,7 +87,7 @@ async def test_assign_to_an_agent_by_email(engine, sessionmaker):
     conversation_id = await run(
         engine, sessionmaker, [{"type": "assign", "email": "sam@example.com"}]
     )
-    assert (await thread(sessionmaker, conversation_id)).assigned_user_id == user.id
+    assert (await conversation(sessionmaker, conversation_id)).assigned_user_id == user.id
     assert await thread_events(sessionmaker, conversation_id) == ["assigned to Sam by rule R"]
 
 
@@ -188,12 +175,12 @@ async def test_set_field_keeps_other_custom_fields(engine, sessionmaker):
 
 async def test_close_and_reopen(engine, sessionmaker):
     conversation_id = await run(engine, sessionmaker, [{"type": "close"}], body="join")
-    assert (await thread(sessionmaker, conversation_id)).status is ConversationStatus.CLOSED
+    assert (await conversation(sessionmaker, conversation_id)).status is ConversationStatus.CLOSED
     await add_rule(
         sessionmaker, "BACK", "only_word", ["back"], actions=[{"type": "reopen"}], priority=1
     )
     await text_in(engine, sessionmaker, "back")
-    assert (await thread(sessionmaker, conversation_id)).status is ConversationStatus.OPEN
+    assert (await conversation(sessionmaker, conversation_id)).status is ConversationStatus.OPEN
     assert await thread_events(sessionmaker, conversation_id) == [
         "closed by rule R",
         "reopened by rule BACK",

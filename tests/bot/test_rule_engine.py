@@ -33,6 +33,7 @@ from tests.bot.rule_helpers import (
     bot_replies,
     conversation,
     count,
+    labels,
     rule_row,
     store,
     text_in,
@@ -42,16 +43,6 @@ from tests.bot.rule_helpers import (
 
 def reply(body: str) -> dict:
     return {"type": "reply", "body": body}
-
-
-async def labels(sessionmaker, conversation_id: int) -> list[str]:
-    async with sessionmaker() as session:
-        rows = await session.scalars(
-            select(ConversationLabel.label)
-            .where(ConversationLabel.conversation_id == conversation_id)
-            .order_by(ConversationLabel.label)
-        )
-        return list(rows.all())
 
 
 async def test_matching_rule_replies_and_counts_a_hit(engine, sessionmaker):

@@ -9,26 +9,25 @@ sender and the reconciler run as they do in production, with short timings.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 
 import httpx
 import pytest
 from aiohttp import web
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 
 import bot.reconciler
 import bot.sender
-from bot.db import utcnow
 from bot.events import EventBus
 from bot.jobs import ReconcilerWorker, SenderWorker
-from bot.models import Contact, Conversation, Message, MessagePurpose, MessageStatus
+from bot.models import Message, MessageStatus
 from bot.providers.base import OutboundSms
 from bot.providers.clicksend import ClickSendClient
 from bot.providers.simulator import SimulatorConfig, create_simulator_app
 from bot.reconciler import ReconcilePolicy, reconcile_round
 from bot.sender import SenderState, send_round
 from inbox.app import stop_tasks
+from tests.bot.outbound_helpers import handed_over, seed_queued
 
 USER, KEY = "faults", "faults-key"
 OURS = "+61411111111"
@@ -45,51 +44,8 @@ def number(i: int) -> str:
 
 async def seed(engine, count: int) -> list[int]:
     """``count`` queued messages to different numbers, inserted in bulk."""
-    now = utcnow()
-    stamps = {"created_at": now, "updated_at": now}
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(Contact),
-            [{"phone_number": number(i), "custom_fields": {}, **stamps} for i in range(count)],
-        )
-        contacts = (await conn.execute(select(Contact.id).order_by(Contact.id))).scalars().all()
-        await conn.execute(
-            insert(Conversation),
-            [
-                {
-                    "contact_id": contact_id,
-                    "our_number": OURS,
-                    "created_at": now,
-                    "last_message_at": now,
-                    "status": "open",
-                    "unread_count": 0,
-                    "possible_opt_out": False,
-                }
-                for contact_id in contacts
-            ],
-        )
-        conversations = (
-            (await conn.execute(select(Conversation.id).order_by(Conversation.id))).scalars().all()
-        )
-        await conn.execute(
-            insert(Message),
-            [
-                {
-                    "conversation_id": conversation_id,
-                    "direction": "out",
-                    "body": f"Your order {i} has shipped",
-                    "status": MessageStatus.QUEUED,
-                    "purpose": MessagePurpose.API,
-                    "priority": 1,
-                    "parts": 1,
-                    "attempts": 0,
-                    "provider": "clicksend",
-                    **stamps,
-                }
-                for i, conversation_id in enumerate(conversations)
-            ],
-        )
-        return (await conn.execute(select(Message.id).order_by(Message.id))).scalars().all()
+    messages = [(number(i), f"Your order {i} has shipped") for i in range(count)]
+    return await seed_queued(engine, messages, our_number=OURS)
 
 
 @pytest.fixture
@@ -175,13 +131,9 @@ async def test_5000_messages_through_500s_and_timeouts_are_each_sent_exactly_onc
 
 async def put_sending(sessionmaker, message_id: int, seconds_ago: float) -> None:
     """The state a crash leaves: claimed and handed over, the answer never recorded."""
-    past = utcnow() - dt.timedelta(seconds=seconds_ago)
-    async with sessionmaker.begin() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(status=MessageStatus.SENDING, attempts=1, provider_timestamp=past)
-        )
+    await handed_over(
+        sessionmaker, message_id, seconds_ago, status=MessageStatus.SENDING, attempts=1
+    )
 
 
 async def test_crash_after_the_call_is_reconciled_to_sent_without_a_second_send(

@@ -103,16 +103,6 @@ async def flag(sessionmaker, cid: int) -> tuple[bool, dt.datetime | None]:
         return conversation.possible_opt_out, conversation.possible_opt_out_at
 
 
-async def event_texts(sessionmaker, cid: int) -> list[str]:
-    async with sessionmaker() as session:
-        rows = await session.scalars(
-            select(ConversationEvent.text)
-            .where(ConversationEvent.conversation_id == cid)
-            .order_by(ConversationEvent.id)
-        )
-        return list(rows)
-
-
 def system_lines(text: str) -> list[str]:
     """The thread's system lines as shown, unescaped."""
     found = re.findall(r'<span class="system-text">(.*?)</span>', text)
