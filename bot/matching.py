@@ -16,7 +16,8 @@ are compiled (see :mod:`bot.textnorm` for what normalising does):
 - ``regex``: Python :mod:`re`, case-insensitive, searched in the body with its
   surrounding whitespace stripped but otherwise raw (not normalised), so capture
   groups keep the customer's own text. Bodies longer than :data:`REGEX_MAX_BODY`
-  characters are cut there first.
+  characters are cut there first, and patterns that can backtrack exponentially are
+  refused (:mod:`bot.regex_check`).
 
 :class:`Matcher` is compiled once per rule change and then answers every message
 without looking at each rule: a dict of whole texts (only-word), a dict of leading
@@ -41,6 +42,7 @@ from types import MappingProxyType
 
 import ahocorasick
 
+from bot.regex_check import nested_repeat
 from bot.textnorm import normalise, words
 
 __all__ = [
@@ -127,6 +129,8 @@ def term_key(match_type: MatchType, term: str) -> str:
 
 def validate_rule(match_type: MatchType, terms: Sequence[str]) -> list[str]:
     """Human-readable problems with a rule's match type and terms; [] when it is fine."""
+    if isinstance(terms, str) or not all(isinstance(term, str) for term in terms):
+        return ["terms must be a list of text"]
     if match_type is MatchType.ANY:
         if any(term.strip() for term in terms):
             return ["an 'any message' rule takes no terms"]
@@ -165,16 +169,33 @@ def _pattern_problems(pattern: str) -> list[str]:
         re.compile(pattern, REGEX_FLAGS)
     except re.error as exc:
         return [f"regex {pattern!r} does not compile: {exc.msg} at position {exc.pos}"]
+    if nested_repeat(pattern, REGEX_FLAGS):
+        return [
+            f"regex {pattern!r} repeats a repeat (like (a+)+), which can take exponential time;"
+            " use a possessive quantifier (a++) or an atomic group (?>...) inside"
+        ]
     return []
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """A rule as compiled: its running position (rank) is its index in Matcher._rules."""
+    """A rule as compiled: its running position (rank) is its index in Matcher._rules.
+    ``matches`` holds the (immutable) Match for each of its terms, built once."""
 
     rule_id: int
     numbers: frozenset[str]
     terms: tuple[str, ...]
+    matches: tuple[Match, ...]
+
+
+_NO_NAMES: Mapping[str, str | None] = MappingProxyType({})
+
+
+def _compiled_rule(spec: RuleSpec) -> _Rule:
+    keyword = spec.match_type not in (MatchType.ANY, MatchType.NOT_CONTAINS)
+    terms = spec.terms if keyword else (None,)
+    matches = tuple(Match(spec.rule_id, term, (), _NO_NAMES) for term in terms)
+    return _Rule(spec.rule_id, frozenset(spec.numbers), spec.terms, matches)
 
 
 _Hit = tuple[int, int]  # (rank, index of the term within the rule)
@@ -195,6 +216,7 @@ class Matcher:
         self._start_lengths: list[int] = []
         self._contains: ahocorasick.Automaton | None = None
         self._regexes: list[tuple[int, list[tuple[int, re.Pattern[str]]]]] = []
+        self._numbered = False  # some rule watches only some of our numbers
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -207,8 +229,9 @@ class Matcher:
         ordered = sorted(specs, key=lambda spec: (spec.priority, spec.rule_id))
         substrings: dict[str, list[tuple[int, int, bool]]] = {}
         for rank, spec in enumerate(ordered):
-            matcher._rules.append(_Rule(spec.rule_id, frozenset(spec.numbers), spec.terms))
+            matcher._rules.append(_compiled_rule(spec))
             matcher._add(rank, spec, substrings)
+        matcher._numbered = any(rule.numbers for rule in matcher._rules)
         matcher._finish(substrings)
         return matcher
 
@@ -254,18 +277,24 @@ class Matcher:
         text = normalise(body)
         hits: dict[int, int] = {}
         excluded = self._keyword_hits(text, hits)
-        found = [(rank, self._rules[rank].terms[pos]) for rank, pos in hits.items()]
-        found += [(rank, None) for rank in self._any]
-        found += [(rank, None) for rank in self._not_contains if rank not in excluded]
-        result = [
-            (rank, Match(self._rules[rank].rule_id, term))
-            for rank, term in found
-            if self._watches(rank, our_number)
-        ]
+        ranks = [*hits, *self._any]
+        if self._not_contains:
+            ranks += [rank for rank in self._not_contains if rank not in excluded]
+        rules = self._rules
+        if self._numbered:
+            ranks = [r for r in ranks if not rules[r].numbers or our_number in rules[r].numbers]
+        ranks.sort()
+        found = [rules[rank].matches[hits.get(rank, 0)] for rank in ranks]
         if self._regexes:
-            result += self._regex_matches(body, our_number)
-        result.sort(key=lambda pair: pair[0])
-        return [match for _, match in result]
+            return self._with_regexes(ranks, found, body, our_number)
+        return found
+
+    def _with_regexes(
+        self, ranks: list[int], found: list[Match], body: str, our_number: str
+    ) -> list[Match]:
+        merged = list(zip(ranks, found, strict=True)) + self._regex_matches(body, our_number)
+        merged.sort(key=lambda pair: pair[0])
+        return [match for _, match in merged]
 
     def _watches(self, rank: int, our_number: str) -> bool:
         numbers = self._rules[rank].numbers

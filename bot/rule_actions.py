@@ -38,6 +38,7 @@ from bot.phones import InvalidPhoneNumber, to_e164
 from bot.rule_context import ActionSkipped, Fired, RuleContext
 from bot.rule_replies import reply
 from bot.textnorm import normalise
+from bot.thread_status import CLOSED_EVENT, REOPENED_EVENT
 
 Action = Callable[[RuleContext, Fired, Mapping[str, Any]], Awaitable[str]]
 
@@ -291,3 +292,6 @@ ACTIONS: dict[str, Action] = {
     "forward_sms": forward_sms,
     "forward_email": forward_email,
 }
+
+# The thread line of these actions has its own kind: bot.thread_status reads them back.
+EVENT_KINDS = {"close": CLOSED_EVENT, "reopen": REOPENED_EVENT}

@@ -24,6 +24,7 @@ from bot.models import (
     Message,
 )
 from bot.rule_context import RuleContext
+from bot.thread_status import status_at_arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,15 @@ async def has_tag(ctx: RuleContext, spec: Mapping[str, Any]) -> ConditionResult:
 
 
 async def conversation_status(ctx: RuleContext, spec: Mapping[str, Any]) -> ConditionResult:
+    """The status the conversation had when the message arrived (ingest reopens a
+    closed thread at once, see :mod:`bot.thread_status`); in a dry run, its status now."""
     wanted = str(spec.get("status", ""))
-    # A number that never texted us would start a new, open conversation.
-    actual = ctx.conversation.status if ctx.conversation else ConversationStatus.OPEN
+    if ctx.message is not None and not ctx.dry_run:
+        actual = await status_at_arrival(ctx.session, ctx.message)
+    elif ctx.conversation is not None:
+        actual = ctx.conversation.status
+    else:  # a number that never texted us would start a new, open conversation
+        actual = ConversationStatus.OPEN
     return ConditionResult(f"conversation is {wanted}", actual == wanted)
 
 

@@ -44,12 +44,12 @@ class RuleContext:
     replies: list[str] = field(default_factory=list)  # rendered bot replies, in order
     queued_replies: int = 0  # bot replies this message queued (or would queue, dry run)
 
-    def event(self, text: str) -> None:
+    def event(self, text: str, kind: str = RULE_EVENT) -> None:
         """A system line in the thread (nothing in a dry run)."""
         if self.dry_run or self.conversation is None:
             return
         self.session.add(
-            ConversationEvent(conversation_id=self.conversation.id, kind=RULE_EVENT, text=text)
+            ConversationEvent(conversation_id=self.conversation.id, kind=kind, text=text)
         )
 
     def flag_for_agent(self, reason: str) -> None:

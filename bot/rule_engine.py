@@ -31,9 +31,9 @@ from bot.matching import Match, Matcher, MatchType, RuleSpec
 from bot.models import Contact, Conversation, Message, Rule
 from bot.optout import is_opted_out
 from bot.optout_keywords import Intent, classify
-from bot.rule_actions import run_action
+from bot.rule_actions import EVENT_KINDS, run_action
 from bot.rule_conditions import ConditionResult, check_all
-from bot.rule_context import ActionSkipped, Fired, NeedsAgent, RuleContext
+from bot.rule_context import RULE_EVENT, ActionSkipped, Fired, NeedsAgent, RuleContext
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ async def _fire(ctx: RuleContext, rule: Rule, match: Match, trace: RuleTrace) ->
             ctx.flag_for_agent(str(exc))
             trace.errors.append(str(exc))
         else:
-            ctx.event(text)
+            ctx.event(text, EVENT_KINDS.get(spec.get("type"), RULE_EVENT))
             trace.actions.append(text)
     trace.replies.extend(ctx.replies[rendered:])
 

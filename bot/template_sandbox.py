@@ -177,6 +177,12 @@ class LenientUndefined(ChainableUndefined):
 
     __slots__ = ()
 
+    @property
+    def _undefined_message(self) -> str:
+        if isinstance(self._undefined_obj, Drop) and self._undefined_hint is None:
+            return f"there is no value named {self._undefined_name!r} here"
+        return super()._undefined_message
+
     def __str__(self) -> str:
         if self._undefined_name is not None:
             current_budget().undefined.add(self._undefined_name)

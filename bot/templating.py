@@ -323,6 +323,8 @@ def _error_position(exc: TemplateSyntaxError, source: str) -> int | None:
     message = exc.message or ""
     if found := _AT_OFFSET.search(message):
         return int(found.group(1))
+    if "end of comment" in message and "{#" in source:
+        return source.rfind("{#")
     line_start = _line_start(source, exc.lineno)
     if line_start is None:
         return None
