@@ -126,6 +126,10 @@ async def test_rules_are_listed_in_priority_order_and_searchable(api):
             {**CLICKSEND_RULE, "conditions": [{"type": "in_list", "list": "VIP\udfff"}]},
             "conditions[0].list: must be valid Unicode text",
         ),
+        (
+            {**CLICKSEND_RULE, "body": "{{ " + "-" * 1500 + "1 }}"},
+            "body: the template nests brackets or operators too deeply",
+        ),
     ],
 )
 async def test_bad_rules_are_refused_naming_the_field(api, sessionmaker, payload, message):
@@ -307,6 +311,10 @@ async def test_a_template_in_use_cannot_be_deleted(api):
         ({"template_name": "x", "body": "y", "id": 3}, "id: is not a field of a template"),
         ({"template_name": "\ud800", "body": "y"}, "template_name: must be valid Unicode text"),
         ({"template_name": "x", "body": "Hi \ud800"}, "body: must be valid Unicode text"),
+        (
+            {"template_name": "x", "body": "{{ " + "[" * 790 + "]" * 790 + " }}"},
+            "body: the template nests brackets or operators too deeply",
+        ),
     ],
 )
 async def test_bad_templates_are_refused_naming_the_field(api, payload, message):
