@@ -95,7 +95,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     raw = await request.read()
     try:
         body = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     request.app[STATE].requests.append(
         {
@@ -189,7 +189,7 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SimError(400, "BAD_REQUEST", "The request body is not valid JSON.") from None
 
 

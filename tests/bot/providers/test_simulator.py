@@ -226,6 +226,7 @@ async def test_receipts_read_date_before_is_strictly_less_than(sim):
         (b'{"messages": []}', "MISSING_REQUIRED_FIELDS"),
         (b'{"messages": "x"}', "MISSING_REQUIRED_FIELDS"),
         (b'{"messages": ["x"]}', "BAD_REQUEST"),
+        (b'{"a":' * 3000 + b"1" + b"}" * 3000, "BAD_REQUEST"),
     ],
 )
 async def test_bad_envelope_is_400(sim, payload, code):
