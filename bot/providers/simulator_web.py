@@ -188,9 +188,13 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
             raise SimError(400, "BAD_REQUEST", "The request body is empty.")
         return None
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
+        json.dumps(payload, ensure_ascii=False).encode()  # a lone surrogate such as "\ud800"
     except (ValueError, RecursionError):
         raise SimError(400, "BAD_REQUEST", "The request body is not valid JSON.") from None
+    except UnicodeEncodeError:
+        raise SimError(400, "BAD_REQUEST", "The request body holds invalid Unicode.") from None
+    return payload
 
 
 def int_value(value: Any, name: str) -> int | None:
