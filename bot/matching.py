@@ -1,4 +1,4 @@
-"""Keyword rules: match types, rule validation and the compiled matcher (pure).
+r"""Keyword rules: match types, rule validation and the compiled matcher (pure).
 
 A rule has a match type and one or more terms (none for ``any``); it matches a message
 when any of its terms does. Every type except ``regex`` compares against
@@ -17,7 +17,11 @@ are compiled (see :mod:`bot.textnorm` for what normalising does):
   surrounding whitespace stripped but otherwise raw (not normalised), so capture
   groups keep the customer's own text. Bodies longer than :data:`REGEX_MAX_BODY`
   characters are cut there first, and patterns that can backtrack exponentially are
-  refused (:mod:`bot.regex_check`).
+  refused (:mod:`bot.regex_check`). That check cannot see every slow shape
+  (``(a|a)*$``, ``\d*\d*\d*\d*!``), so rules run on the ``regex`` package (the same
+  syntax) with a time limit per search, :data:`REGEX_TIMEOUT_S`: a search that runs
+  out of time counts as no match and is logged, and one pattern cannot stall the
+  pipeline.
 
 :class:`Matcher` is compiled once per rule change and then answers every message
 without looking at each rule: a dict of whole texts (only-word), a dict of leading
@@ -35,12 +39,14 @@ decision, after it has checked each rule's conditions.
 from __future__ import annotations
 
 import enum
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import ahocorasick
+import regex
 
 from bot.regex_check import nested_repeat
 from bot.textnorm import normalise, words
@@ -56,6 +62,7 @@ __all__ = [
     "Matcher",
     "RuleSpec",
     "normalise",
+    "search",
     "term_key",
     "validate_rule",
 ]
@@ -65,6 +72,9 @@ MAX_TERM_LENGTH = 160
 MAX_PATTERN_LENGTH = 500
 REGEX_MAX_BODY = 2000
 REGEX_FLAGS = re.IGNORECASE
+REGEX_TIMEOUT_S = 0.05
+
+log = logging.getLogger(__name__)
 
 
 class MatchType(enum.StrEnum):
@@ -215,7 +225,7 @@ class Matcher:
         self._starts: dict[str, list[_Hit]] = {}
         self._start_lengths: list[int] = []
         self._contains: ahocorasick.Automaton | None = None
-        self._regexes: list[tuple[int, list[tuple[int, re.Pattern[str]]]]] = []
+        self._regexes: list[tuple[int, list[tuple[int, regex.Pattern[str]]]]] = []
         self._numbered = False  # some rule watches only some of our numbers
 
     def __len__(self) -> int:
@@ -342,7 +352,7 @@ class Matcher:
             if not self._watches(rank, our_number):
                 continue
             for position, pattern in patterns:
-                if found := pattern.search(raw):
+                if found := self._search(rank, pattern, raw):
                     term = self._rules[rank].terms[position]
                     named = MappingProxyType(found.groupdict())
                     result.append(
@@ -350,6 +360,22 @@ class Matcher:
                     )
                     break
         return result
+
+    def _search(self, rank: int, pattern: regex.Pattern[str], text: str) -> regex.Match | None:
+        try:
+            return search(pattern, text)
+        except TimeoutError:
+            rule_id = self._rules[rank].rule_id
+            log.warning("rule %s: regex %r ran out of time; no match", rule_id, pattern.pattern)
+            return None
+
+
+def search(pattern: str | regex.Pattern[str], text: str) -> regex.Match | None:
+    """Case-insensitive search of ``pattern`` (``re`` syntax) that gives up with
+    ``TimeoutError`` after :data:`REGEX_TIMEOUT_S`."""
+    if isinstance(pattern, str):
+        pattern = regex.compile(pattern, regex.IGNORECASE)
+    return pattern.search(text, timeout=REGEX_TIMEOUT_S)
 
 
 def __getattr__(name: str) -> object:
@@ -368,9 +394,9 @@ def _record(hits: dict[int, int], found: list[_Hit]) -> None:
             hits[rank] = position
 
 
-def _compile_patterns(terms: Sequence[str]) -> list[tuple[int, re.Pattern[str]]]:
+def _compile_patterns(terms: Sequence[str]) -> list[tuple[int, regex.Pattern[str]]]:
     patterns = []
     for position, term in enumerate(terms):
         if term.strip() and not _pattern_problems(term):
-            patterns.append((position, re.compile(term, REGEX_FLAGS)))
+            patterns.append((position, regex.compile(term, regex.IGNORECASE)))
     return patterns

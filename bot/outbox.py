@@ -66,7 +66,10 @@ async def enqueue_reply(
     conversation = await get_conversation(session, conversation_id)
     contact = await session.get_one(Contact, conversation.contact_id)
     message = _new(body, purpose, author_user_id, consent_event_id)
-    return await _enqueue(session, contact, conversation, message)
+    queued = await _enqueue(session, contact, conversation, message)
+    if purpose is MessagePurpose.AGENT_REPLY:  # a person took over from the bot
+        conversation.needs_agent, conversation.needs_agent_reason = False, None
+    return queued
 
 
 async def enqueue_to_number(

@@ -19,9 +19,11 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import regex
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot import matching
 from bot.forwarding import clicksend_payload
 from bot.models import (
     ContactList,
@@ -151,9 +153,12 @@ def _field_value(ctx: RuleContext, fired: Fired, spec: Mapping[str, Any]) -> str
             raise ActionSkipped(f"rule {fired.name}: set_field skipped, no value given")
         return str(value).strip()[:MAX_FIELD_VALUE]
     try:
-        found = re.search(str(spec["regex"]), ctx.body.strip()[:2000], re.IGNORECASE)
+        found = matching.search(str(spec["regex"]), ctx.body.strip()[:2000])
         value = found.group(spec.get("group", 1)) if found else None
-    except (re.error, IndexError, TypeError) as exc:
+    except TimeoutError:
+        skipped = f"rule {fired.name}: set_field skipped, the regex ran out of time"
+        raise ActionSkipped(skipped) from None
+    except (regex.error, IndexError, TypeError) as exc:
         raise ActionSkipped(f"rule {fired.name}: set_field skipped, bad regex: {exc}") from None
     if not value or not value.strip():
         raise ActionSkipped(f"rule {fired.name}: set_field skipped, the message has no match")

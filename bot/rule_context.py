@@ -21,7 +21,12 @@ RULE_EVENT = "rule"
 
 
 class ActionSkipped(Exception):
-    """The action could not run (a bad reference, a cooldown); the message goes on."""
+    """The action could not run (a bad reference, a cooldown); the message goes on.
+    A ``quiet`` skip writes no line in the thread (one was written already)."""
+
+    def __init__(self, reason: str, *, quiet: bool = False) -> None:
+        super().__init__(reason)
+        self.quiet = quiet
 
 
 class NeedsAgent(Exception):

@@ -170,7 +170,8 @@ async def _fire(ctx: RuleContext, rule: Rule, match: Match, trace: RuleTrace) ->
         try:
             text = await run_action(ctx, fired, spec)
         except ActionSkipped as exc:
-            ctx.event(str(exc))
+            if not exc.quiet:
+                ctx.event(str(exc))
             trace.errors.append(str(exc))
         except NeedsAgent as exc:
             ctx.event(str(exc))

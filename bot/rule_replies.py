@@ -169,7 +169,7 @@ async def _check_storm_cap(ctx: RuleContext) -> None:
         return
     reason = f"bot reply cap reached ({cap} per hour): replies paused, left for an agent"
     if ctx.conversation is not None and ctx.conversation.needs_agent:
-        raise ActionSkipped(reason)  # already flagged: say it once, not per message
+        raise ActionSkipped(reason, quiet=True)  # already flagged: said once, not per message
     raise NeedsAgent(reason)
 
 

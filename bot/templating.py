@@ -181,6 +181,7 @@ def _describe(exc: Exception) -> str:
 
 
 _ENV = sandbox.MessageEnvironment()
+TOO_DEEP = "the template nests brackets or operators too deeply"
 
 
 @functools.lru_cache(maxsize=256)
@@ -195,10 +196,19 @@ def _compiled(body: str) -> Any:
         return _ENV.from_string(sandbox.guard_loops(tree))
     except TemplateError as exc:
         raise RenderError(f"the template has an error: {_describe(exc)}") from None
+    except RecursionError:  # Jinja parses and compiles recursively
+        raise RenderError(TOO_DEEP) from None
 
 
 def validate(body: str) -> Validation:
     """Check a template before it is saved (see the module docstring)."""
+    try:
+        return _validate(body)
+    except RecursionError:  # "{{ [[[[…]]]] }}": Jinja parses and compiles recursively
+        return Validation([TemplateIssue(TOO_DEEP)], [])
+
+
+def _validate(body: str) -> Validation:
     if len(body) > MAX_TEMPLATE_CHARS:
         issue = TemplateIssue(f"the template is longer than {MAX_TEMPLATE_CHARS} characters")
         return Validation([issue], [])

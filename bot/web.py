@@ -143,6 +143,8 @@ def _json_fields(text: str) -> dict[str, str]:
         raise InvalidPayload(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise InvalidPayload("malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidPayload("JSON body must be an object")
     fields = {

@@ -137,11 +137,16 @@ def _status(
 
 
 def _body(value: Any) -> str:
+    return _scalar_text(value) or ""
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A string, or a number as text; anything else (a list, an object…) is None."""
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return ""
+    return None
 
 
 def _valid_sender(sender: str) -> bool:
@@ -186,7 +191,7 @@ def _item(message: dict, to: str, body: str, sender: str, now: int, status: str)
         "message_id": None,
         "message_parts": 0,
         "message_price": 0,
-        "custom_string": message.get("custom_string"),
+        "custom_string": _scalar_text(message.get("custom_string")),
         "user_id": USER_ID,
         "subaccount_id": SUBACCOUNT_ID,
         "country": _country(to),

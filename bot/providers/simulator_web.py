@@ -95,7 +95,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     raw = await request.read()
     try:
         body = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     request.app[STATE].requests.append(
         {
@@ -188,9 +188,13 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
             raise SimError(400, "BAD_REQUEST", "The request body is empty.")
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        payload = json.loads(raw)
+        json.dumps(payload, ensure_ascii=False).encode()  # a lone surrogate such as "\ud800"
+    except (ValueError, RecursionError):
         raise SimError(400, "BAD_REQUEST", "The request body is not valid JSON.") from None
+    except UnicodeEncodeError:
+        raise SimError(400, "BAD_REQUEST", "The request body holds invalid Unicode.") from None
+    return payload
 
 
 def int_value(value: Any, name: str) -> int | None:

@@ -8,6 +8,7 @@ envelope naming the problem, never a 500.
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +29,37 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise bad_request("request body", "is not valid JSON") from None
     if not isinstance(payload, dict):
         raise bad_request("request body", "must be a JSON object")
+    bad = _first_invalid_text(payload)
+    if bad is not None:
+        raise bad_request(bad, "must be valid Unicode text")
     return payload
+
+
+def _first_invalid_text(payload: dict[str, Any]) -> str | None:
+    """The path (``actions[2].label``) of the first key or string that cannot be
+    stored: JSON allows lone surrogates such as ``"\\ud800"``, UTF-8 does not."""
+    queue: deque[tuple[str, Any]] = deque([("", payload)])
+    while queue:
+        path, value = queue.popleft()
+        if isinstance(value, str) and not _encodable(value):
+            return path or "request body"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else key
+                if not _encodable(key):
+                    return path or "request body"
+                queue.append((name, item))
+        elif isinstance(value, list):
+            queue.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_capped(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -63,8 +94,4 @@ def optional_text(payload: dict[str, Any], field: str) -> str | None:
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise bad_request(field, "must be a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate such as "\ud800", legal in JSON
-        raise bad_request(field, "must be valid Unicode text") from None
     return value

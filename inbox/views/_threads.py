@@ -72,6 +72,7 @@ class ThreadHeader:
     opted_out: bool
     possible_opt_out: bool
     possible_opt_out_at: dt.datetime | None
+    needs_agent_reason: str | None = None  # set while the bot has left the thread to a person
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +321,9 @@ def _header(conversation: Conversation, contact: Contact, opted_out: bool) -> Th
         opted_out=opted_out,
         possible_opt_out=conversation.possible_opt_out,
         possible_opt_out_at=conversation.possible_opt_out_at,
+        needs_agent_reason=(conversation.needs_agent_reason or "the bot stopped")
+        if conversation.needs_agent
+        else None,
     )
 
 

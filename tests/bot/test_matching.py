@@ -12,6 +12,7 @@ from bot.matching import (
     MatchType,
     RuleSpec,
     normalise,
+    search,
     validate_rule,
 )
 from bot.textnorm import words
@@ -264,3 +265,15 @@ def test_regexes_that_backtrack_exponentially_are_refused(pattern, refused):
 def test_a_refused_regex_never_runs():
     matcher = Matcher.compile([RuleSpec(1, 1, M.REGEX, (r"(a+)+$",))])
     assert matcher.match("a" * 40 + "!") == []
+
+
+def test_a_slow_regex_the_check_misses_runs_out_of_time_as_no_match(caplog):
+    slow = r"(a|a)*$"  # exponential, but no repeat inside a repeat
+    assert validate_rule(M.REGEX, [slow]) == []
+    matcher = Matcher.compile(
+        [RuleSpec(1, 1, M.REGEX, (slow,)), RuleSpec(2, 2, M.REGEX, ("a{5}",))]
+    )
+    assert [match.rule_id for match in matcher.match("a" * 26 + "?")] == [2]
+    assert caplog.messages == ["rule 1: regex '(a|a)*$' ran out of time; no match"]
+    with pytest.raises(TimeoutError):
+        search(slow, "a" * 1900 + "?")

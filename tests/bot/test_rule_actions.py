@@ -280,8 +280,7 @@ async def test_forward_sms_to_an_opted_out_number_is_skipped_leaving_no_thread(
         ),
         (
             {"type": "set_field", "field": "order", "regex": r"(("},
-            "rule R: set_field skipped, bad regex: "
-            "missing ), unterminated subpattern at position 1",
+            "rule R: set_field skipped, bad regex: missing ) at position 2",
         ),
         (
             {"type": "set_field", "field": "email", "value": "not-mail"},
@@ -324,6 +323,22 @@ async def test_bad_actions_are_skipped_with_a_line_and_the_message_handled(
     ]
     assert await count(sessionmaker, Message, Message.status == MessageStatus.PENDING) == 0
     assert await count(sessionmaker, Forward) == 0
+
+
+async def test_a_set_field_regex_that_runs_out_of_time_is_skipped(engine, sessionmaker):
+    action = {"type": "set_field", "field": "order", "regex": r"(a|a)*$"}
+    conversation_id = await run(
+        engine,
+        sessionmaker,
+        [action, {"type": "add_label", "label": "after"}],
+        "join " + "a" * 26 + "?",
+    )
+    assert await thread_events(sessionmaker, conversation_id) == [
+        "rule R: set_field skipped, the regex ran out of time",
+        "label after added by rule R",
+    ]
+    assert (await contact(sessionmaker)).custom_fields == {}
+    assert await count(sessionmaker, Message, Message.status == MessageStatus.PENDING) == 0
 
 
 def test_every_documented_action_is_in_the_table():

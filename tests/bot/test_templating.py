@@ -9,8 +9,10 @@ import pytest
 
 from bot.templating import (
     KNOWN_VARIABLES,
+    TOO_DEEP,
     RenderError,
     TemplateIssue,
+    Validation,
     build_context,
     render,
     to_jinja,
@@ -186,7 +188,17 @@ PATHOLOGICAL = [
     ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}", "longer than 10000"),
     ("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", "recursion"),
     ("{{ 'a' * 1000 }}" * 5, "longer than 1600 characters"),
+    ("{{ " + "[" * 790 + "]" * 790 + " }}", "nests brackets or operators too deeply"),
+    ("{{ " + "-" * 1500 + "1 }}", "nests brackets or operators too deeply"),
 ]
+
+
+DEEP = ["{{ " + "[" * 790 + "]" * 790 + " }}", "{{ " + "-" * 1500 + "1 }}"]
+
+
+@pytest.mark.parametrize("body", DEEP)
+def test_too_deep_nesting_is_a_validation_error(body):
+    assert validate(body) == Validation([TemplateIssue(TOO_DEEP)], [])
 
 
 @pytest.mark.parametrize(("body", "error"), PATHOLOGICAL)

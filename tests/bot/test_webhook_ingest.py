@@ -124,6 +124,7 @@ async def test_nul_bytes_are_stripped_from_the_body(hooks, sessionmaker):
         (push(timestamp="yesterday"), None, 400, "timestamp"),
         ("{not json", "application/json", 400, "malformed JSON"),
         ("[1, 2]", "application/json", 400, "JSON body must be an object"),
+        ('{"a":' * 3000 + "1" + "}" * 3000, "application/json", 400, "nested too deeply"),
         ("body=" + "x" * 70_000, "application/x-www-form-urlencoded", 413, "larger than 65536"),
     ],
 )

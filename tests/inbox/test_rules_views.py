@@ -236,6 +236,22 @@ async def test_templates_pages_validate_preview_and_refuse_deleting_one_in_use(
     assert "reply with template &#39;Hi&#39;" in listing
 
 
+async def test_a_too_deeply_nested_template_is_a_form_error(quiet_client, sessionmaker):
+    deep = "{{ " + "[" * 790 + "]" * 790 + " }}"
+    for path, fields in (
+        ("/templates/new", {"template_name": "Deep", "body": deep}),
+        ("/rules/new", {**RULE_FORM, "action-0-reply-body": deep}),
+    ):
+        response = await post(quiet_client, path, fields)
+        assert response.status == 400, path
+        page = await response.text()
+        assert "the template nests brackets or operators too deeply" in page
+        assert "[" * 790 in page
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(MessageTemplate)) == 0
+    assert await stored_rules(sessionmaker) == []
+
+
 async def test_the_pages_are_linked_from_the_navigation_and_keep_the_csp(quiet_client):
     response = await quiet_client.get("/")
     page = await response.text()

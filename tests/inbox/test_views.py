@@ -435,3 +435,23 @@ async def test_a_message_in_doubt_reads_checking_with_clicksend(
     entry = entry[: entry.index("</li>")]
     assert 'class="message-status status-unknown"' in entry
     assert ">checking with ClickSend</span>" in entry
+
+
+async def test_a_thread_left_for_an_agent_says_why_until_an_agent_replies(
+    quiet_client, settings, sessionmaker
+):
+    await ingest(quiet_client, settings, ALICE, "hi")
+    cid = await conversation_id(sessionmaker, ALICE)
+    reason = "bot reply cap reached (5 per hour): replies paused, left for an agent"
+    async with sessionmaker.begin() as session:
+        conversation = await session.get_one(Conversation, cid)
+        conversation.needs_agent, conversation.needs_agent_reason = True, reason
+    text = await page(quiet_client, f"/conversations/{cid}")
+    assert 'id="needs-agent-banner"' in text and f"{reason}. Your reply hands it back" in text
+
+    token = await form_token(quiet_client, f"/conversations/{cid}")
+    assert (await reply(quiet_client, cid, "I'm here", token)).status == 303
+    async with sessionmaker() as session:
+        conversation = await session.get_one(Conversation, cid)
+        assert (conversation.needs_agent, conversation.needs_agent_reason) == (False, None)
+    assert "needs-agent-banner" not in await page(quiet_client, f"/conversations/{cid}")

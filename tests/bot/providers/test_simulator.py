@@ -226,6 +226,8 @@ async def test_receipts_read_date_before_is_strictly_less_than(sim):
         (b'{"messages": []}', "MISSING_REQUIRED_FIELDS"),
         (b'{"messages": "x"}', "MISSING_REQUIRED_FIELDS"),
         (b'{"messages": ["x"]}', "BAD_REQUEST"),
+        (b'{"a":' * 3000 + b"1" + b"}" * 3000, "BAD_REQUEST"),
+        (b'{"messages": [{"to": "+15551230001", "body": "\\ud800"}]}', "BAD_REQUEST"),
     ],
 )
 async def test_bad_envelope_is_400(sim, payload, code):
@@ -256,6 +258,8 @@ async def test_more_than_1000_messages_is_too_many_recipients(sim):
         (msg(schedule="tomorrow"), "INVALID_SCHEDULE"),
         (msg(schedule=1900000000), "SUCCESS"),
         ({"list_id": 5, "body": "hi"}, "NOT_ENOUGH_PERMISSION_TO_LIST_ID"),
+        (msg(custom_string=["x"]), "SUCCESS"),
+        (msg(custom_string={"x": 1}), "SUCCESS"),
     ],
 )
 async def test_per_message_validation(sim, message, status):

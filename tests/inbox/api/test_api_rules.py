@@ -120,6 +120,16 @@ async def test_rules_are_listed_in_priority_order_and_searchable(api):
         ({**CLICKSEND_RULE, "conditions": "vip"}, "conditions: must be a list of objects"),
         ({**CLICKSEND_RULE, "colour": "red"}, "colour: is not a field of a rule"),
         ({"message_search_type": 0}, "rule_name: is required"),
+        ({**CLICKSEND_RULE, "rule_name": "bad \ud800"}, "rule_name: must be valid Unicode text"),
+        ({**CLICKSEND_RULE, "body": "\ud800"}, "body: must be valid Unicode text"),
+        (
+            {**CLICKSEND_RULE, "conditions": [{"type": "in_list", "list": "VIP\udfff"}]},
+            "conditions[0].list: must be valid Unicode text",
+        ),
+        (
+            {**CLICKSEND_RULE, "body": "{{ " + "-" * 1500 + "1 }}"},
+            "body: the template nests brackets or operators too deeply",
+        ),
     ],
 )
 async def test_bad_rules_are_refused_naming_the_field(api, sessionmaker, payload, message):
@@ -145,6 +155,21 @@ async def test_bodies_that_are_not_a_json_object_are_refused(api, raw, message):
         response = await getattr(api.client, method)(path, data=raw, headers=headers)
         answer = await response.json()
         assert (response.status, answer["response_msg"]) == (400, message)
+
+
+async def test_updates_with_lone_surrogates_are_refused_and_change_nothing(api):
+    _, answer = await api.post("/rules", CLICKSEND_RULE)
+    rule_id = answer["data"]["inbound_rule_id"]
+    _, answer = await api.post("/templates", {"template_name": "T", "body": "b"})
+    template_id = answer["data"]["template_id"]
+    for path, payload, field in (
+        (f"/rules/{rule_id}", {"rule_name": "\ud800"}, "rule_name"),
+        (f"/templates/{template_id}", {"template_name": "T", "body": "\ud800"}, "body"),
+    ):
+        status, answer = await api_put(api, path, payload)
+        assert (status, answer["response_msg"]) == (400, f"{field}: must be valid Unicode text")
+    assert (await api.get(f"/rules/{rule_id}"))[1]["data"]["rule_name"] == "Prices"
+    assert (await api.get(f"/templates/{template_id}"))[1]["data"]["body"] == "b"
 
 
 async def test_unknown_ids_are_404_and_credentials_are_required(api):
@@ -284,6 +309,12 @@ async def test_a_template_in_use_cannot_be_deleted(api):
         ({"template_name": "x", "body": "{% if %}"}, "body: line 1, column"),
         ({"template_name": "x", "body": "{{ self.__init__ }}"}, "body: line 1: "),
         ({"template_name": "x", "body": "y", "id": 3}, "id: is not a field of a template"),
+        ({"template_name": "\ud800", "body": "y"}, "template_name: must be valid Unicode text"),
+        ({"template_name": "x", "body": "Hi \ud800"}, "body: must be valid Unicode text"),
+        (
+            {"template_name": "x", "body": "{{ " + "[" * 790 + "]" * 790 + " }}"},
+            "body: the template nests brackets or operators too deeply",
+        ),
     ],
 )
 async def test_bad_templates_are_refused_naming_the_field(api, payload, message):
