@@ -28,6 +28,9 @@ def conversation_item(
         "last_message_at": unix(conversation.last_message_at),
         "opted_out": opted_out,
         "possible_opt_out": conversation.possible_opt_out,
+        "needs_agent": conversation.needs_agent,
+        "needs_agent_reason": conversation.needs_agent_reason,
+        "assigned_user_id": conversation.assigned_user_id,
         "first_name": contact.first_name,
         "last_name": contact.last_name,
     }

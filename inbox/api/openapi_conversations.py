@@ -79,6 +79,9 @@ SCHEMAS: dict[str, Any] = {
             "last_message_at",
             "opted_out",
             "possible_opt_out",
+            "needs_agent",
+            "needs_agent_reason",
+            "assigned_user_id",
             "first_name",
             "last_name",
         ],  # fmt: skip
@@ -95,6 +98,13 @@ SCHEMAS: dict[str, Any] = {
                 "description": "A message may have been an opt-out (not an exact keyword); "
                 "an agent should confirm or dismiss it.",
             },
+            "needs_agent": {
+                "type": "boolean",
+                "description": "The bot left this thread to a person (reply cap, a reply "
+                "template that failed); an agent's reply clears it.",
+            },
+            "needs_agent_reason": NULLABLE_STRING,
+            "assigned_user_id": {"type": ["integer", "null"]},
             "first_name": NULLABLE_STRING,
             "last_name": NULLABLE_STRING,
         },

@@ -50,6 +50,7 @@ class ConversationRow:
     unread_count: int
     opted_out: bool
     possible_opt_out: bool
+    needs_agent: bool
     last_message_at: str
     last_message_iso: str
     preview: str
@@ -172,6 +173,7 @@ def _page_query(before: Cursor | None, limit: int):
             Conversation.status,
             Conversation.unread_count,
             Conversation.possible_opt_out,
+            Conversation.needs_agent,
             Conversation.last_message_at,
             Contact.phone_number,
             Contact.first_name,
@@ -226,6 +228,7 @@ def _row(row, preview: tuple[str, str], blocked: set[tuple[str, str]]) -> Conver
         unread_count=row.unread_count,
         opted_out=(row.phone_number, row.our_number) in blocked,
         possible_opt_out=row.possible_opt_out,
+        needs_agent=row.needs_agent,
         last_message_at=readable(row.last_message_at, seconds=False),
         last_message_iso=iso(row.last_message_at),
         preview=text,

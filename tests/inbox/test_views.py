@@ -448,6 +448,7 @@ async def test_a_thread_left_for_an_agent_says_why_until_an_agent_replies(
         conversation.needs_agent, conversation.needs_agent_reason = True, reason
     text = await page(quiet_client, f"/conversations/{cid}")
     assert 'id="needs-agent-banner"' in text and f"{reason}. Your reply hands it back" in text
+    assert "needs an agent</span>" in await page(quiet_client, "/")
 
     token = await form_token(quiet_client, f"/conversations/{cid}")
     assert (await reply(quiet_client, cid, "I'm here", token)).status == 303
@@ -455,3 +456,4 @@ async def test_a_thread_left_for_an_agent_says_why_until_an_agent_replies(
         conversation = await session.get_one(Conversation, cid)
         assert (conversation.needs_agent, conversation.needs_agent_reason) == (False, None)
     assert "needs-agent-banner" not in await page(quiet_client, f"/conversations/{cid}")
+    assert "needs an agent</span>" not in await page(quiet_client, "/")

@@ -16,7 +16,8 @@ OUR_NUMBER = "+15550001111"
 
 CONVERSATION_FIELDS = {
     "conversation_id", "phone_number", "our_number", "status", "unread_count",
-    "last_message_at", "opted_out", "possible_opt_out", "first_name", "last_name",
+    "last_message_at", "opted_out", "possible_opt_out", "needs_agent", "needs_agent_reason",
+    "assigned_user_id", "first_name", "last_name",
 }  # fmt: skip
 MESSAGE_FIELDS = {
     "message_id", "conversation_id", "direction", "body", "status", "date",
@@ -48,6 +49,9 @@ async def test_a_conversation_item_has_exactly_the_contract_fields(api, seed, se
         "last_message_at": int(EPOCH.timestamp()),
         "opted_out": False,
         "possible_opt_out": False,
+        "needs_agent": False,
+        "needs_agent_reason": None,
+        "assigned_user_id": None,
         "first_name": "Ada",
         "last_name": "Lovelace",
     }

@@ -697,6 +697,9 @@ async def test_confirming_a_possible_opt_out_opts_the_number_out(api, seed, sess
         "last_message_at": doc["data"]["last_message_at"],  # the confirmation is newer
         "opted_out": True,
         "possible_opt_out": False,
+        "needs_agent": False,
+        "needs_agent_reason": None,
+        "assigned_user_id": None,
         "first_name": None,
         "last_name": None,
     }
