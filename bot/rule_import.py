@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import message_templates, rules
 from bot.message_templates import InvalidTemplate
-from bot.models import AppSetting, MessageTemplate, Rule
+from bot.models import AppSetting, MessageTemplate, Role, Rule, User
 from bot.providers.base import (
     AccountProviderError,
     InboundRule,
@@ -176,6 +176,14 @@ async def import_fetched(
     return ImportReport(tuple(templates), tuple(rule_results), enable)
 
 
+async def first_admin_email(session: AsyncSession) -> str | None:
+    """Who stands for ClickSend's account user (EMAIL_USER) when nobody signed in
+    asked: the first admin."""
+    return await session.scalar(
+        select(User.email).where(User.role == Role.ADMIN).order_by(User.id).limit(1)
+    )
+
+
 async def _memory(session: AsyncSession) -> Memory:
     """The memory row, locked (PostgreSQL) so two imports at once run one after the other."""
     row = await session.get(AppSetting, MEMORY_KEY, with_for_update=True)
@@ -206,8 +214,7 @@ def _remembered(raw: str) -> tuple[dict[str, int], dict[str, int]]:
 async def _import_template(session: AsyncSession, item: SmsTemplate, memory: Memory) -> ItemResult:
     key = str(item.template_id)
     if key in memory.templates:
-        message = f"imported before, as template {memory.templates[key]}"
-        return ItemResult(item.template_id, item.name, "skipped", message, memory.templates[key])
+        return await _imported_before(session, item, MessageTemplate, memory.templates[key])
     try:
         draft = message_templates.parse_template(item.name, item.body)
         return await _place_template(session, item, draft, memory)
@@ -276,8 +283,7 @@ class _RuleImporter:
     async def run(self, item: InboundRule) -> ItemResult:
         key = str(item.rule_id)
         if key in self.memory.rules:
-            message = f"imported before, as rule {self.memory.rules[key]}"
-            return ItemResult(item.rule_id, item.name, "skipped", message, self.memory.rules[key])
+            return await _imported_before(self.session, item, Rule, self.memory.rules[key])
         if self.priority is None:
             self.priority = await _last_priority(self.session)
         try:
@@ -335,6 +341,22 @@ def _named(mapped: Mapped, exc: InvalidRule) -> str:
     return "; ".join(
         f"{mapped.request_field(path)}: {problem}" for path, problem in exc.errors.items()
     )
+
+
+async def _imported_before(
+    session: AsyncSession,
+    item: InboundRule | SmsTemplate,
+    model: type[Rule] | type[MessageTemplate],
+    our_id: int,
+) -> ItemResult:
+    """Skipped: imported before. One deleted here since stays deleted (someone chose to)."""
+    clicksend_id = item.rule_id if isinstance(item, InboundRule) else item.template_id
+    kind = "rule" if model is Rule else "template"
+    if await session.get(model, our_id) is None:
+        message = f"imported before, as {kind} {our_id}, and deleted here since"
+        return ItemResult(clicksend_id, item.name, "skipped", message)
+    message = f"imported before, as {kind} {our_id}"
+    return ItemResult(clicksend_id, item.name, "skipped", message, our_id)
 
 
 async def _last_priority(session: AsyncSession) -> int:

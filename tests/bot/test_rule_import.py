@@ -184,6 +184,10 @@ async def test_a_rule_deleted_here_after_an_import_is_not_brought_back(account, 
         await session.delete(await session.get(Rule, first.rules[0].id))
     again = await run_import(sessionmaker, account.client)
     assert statuses(again.rules) == [("GONE", "skipped")]
+    assert again.rules[0].message == (
+        f"imported before, as rule {first.rules[0].id}, and deleted here since"
+    )
+    assert again.rules[0].id is None
     assert await stored_rules(sessionmaker) == []
 
 
