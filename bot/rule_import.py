@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
 from sqlalchemy import func, select
@@ -170,7 +170,7 @@ async def import_fetched(
     memory = await _memory(session)
     templates = [await _import_template(session, item, memory) for item in fetched.templates]
     importer = _RuleImporter(session, memory, enable, user_email, default_region)
-    rule_results = [await importer.run(item) for item in fetched.rules]
+    rule_results = await importer.run_all(fetched.rules)
     memory.save()
     await session.flush()
     return ImportReport(tuple(templates), tuple(rule_results), enable)
@@ -280,6 +280,22 @@ class _RuleImporter:
         self.user_email, self.region = user_email, default_region
         self.priority: int | None = None
 
+    async def run_all(self, items: Sequence[InboundRule]) -> list[ItemResult]:
+        """Every rule, then one ``rules_version`` bump and one conflict check for all
+        (per rule, both would make a large import quadratic, under the write lock)."""
+        results = [await self.run(item) for item in items]
+        created = {result.id for result in results if result.status == "imported"}
+        if not created:
+            return results
+        await rules.bump_rules_version(self.session)
+        found = await _conflicts(self.session, created)
+        return [
+            replace(result, warnings=(*result.warnings, *found[result.id]))
+            if result.status == "imported" and result.id in found
+            else result
+            for result in results
+        ]
+
     async def run(self, item: InboundRule) -> ItemResult:
         key = str(item.rule_id)
         if key in self.memory.rules:
@@ -306,7 +322,7 @@ class _RuleImporter:
         mapped.fields["priority"] = min(priority, MAX_PRIORITY)
         try:
             draft: RuleDraft = rules.parse_rule(mapped.fields, default_region=self.region)
-            return mapped, await rules.create_rule(self.session, draft)
+            return mapped, await rules.add_rule(self.session, draft)
         except InvalidRule as exc:
             raise RefusedRule(_named(mapped, exc)) from None
 
@@ -357,6 +373,18 @@ async def _imported_before(
         return ItemResult(clicksend_id, item.name, "skipped", message)
     message = f"imported before, as {kind} {our_id}"
     return ItemResult(clicksend_id, item.name, "skipped", message, our_id)
+
+
+async def _conflicts(session: AsyncSession, ids: set[int | None]) -> dict[int, list[str]]:
+    """Conflicts among the enabled rules that involve the rules ``ids``, by rule."""
+    stored = await rules.list_rules(session)
+    names = {rule.id: rule.name for rule in stored}
+    found: dict[int, list[str]] = {}
+    for conflict in rules.conflicts_of(stored):
+        message = rules.describe_conflict(conflict, names)
+        for rule_id in sorted({conflict.rule_id, conflict.other_rule_id} & ids):
+            found.setdefault(rule_id, []).append(message)
+    return found
 
 
 async def _last_priority(session: AsyncSession) -> int:

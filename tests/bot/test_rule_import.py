@@ -332,3 +332,30 @@ async def test_an_action_clicksend_added_since_is_refused_by_name(sessionmaker):
     [item] = report.rules
     assert (item.status, item.id) == ("refused", None)
     assert item.message.startswith("action: 'WHATSAPP' is not a ClickSend action; use one of: ")
+
+
+async def test_one_version_bump_for_the_import_and_conflicts_named_on_enabled_rules(
+    account, sessionmaker
+):
+    await add_rule(sessionmaker, "OURS", "starts_with", ["price"], priority=10)
+    async with sessionmaker() as session:
+        before = await rules_version(session)
+    await account.rule("price", body="From $5")
+    await account.rule("deal", body="None today")
+    report = await run_import(sessionmaker, account.client, enable=True)
+    async with sessionmaker() as session:
+        assert await rules_version(session) == before + 1
+    price, deal = report.rules
+    assert len(price.warnings) == 1
+    assert "“OURS”" in price.warnings[0] and "“price”" in price.warnings[0]
+    assert deal.warnings == ()
+
+
+async def test_an_import_with_nothing_new_leaves_the_version_alone(account, sessionmaker):
+    await account.rule("ONCE", body="x")
+    await run_import(sessionmaker, account.client)
+    async with sessionmaker() as session:
+        version = await rules_version(session)
+    await run_import(sessionmaker, account.client)
+    async with sessionmaker() as session:
+        assert await rules_version(session) == version
