@@ -1,11 +1,12 @@
 """Bring a ClickSend account's inbound rules and SMS templates over in one step.
 
-:func:`fetch_account` reads every page of both lists from the provider before
-anything is written (no write lock is held over the network; a provider error
-leaves the database untouched). :func:`import_fetched` then writes them in the
-caller's transaction through the ordinary services (bot/message_templates.py,
-bot/rule_clicksend.py and bot/rules.py), so an imported rule obeys every
-invariant of one created by hand, and returns one :class:`ItemResult` per item:
+:func:`fetch_account` (bot/rule_import_fetch.py) reads every page of both
+lists from the provider before anything is written (no write lock is held over
+the network; a provider error leaves the database untouched).
+:func:`import_fetched` then writes them in the caller's transaction through
+the ordinary services (bot/message_templates.py, bot/rule_clicksend.py and
+bot/rules.py), so an imported rule obeys every invariant of one created by
+hand, and returns one :class:`ItemResult` per item:
 
 - ``imported`` with our new id;
 - ``skipped``: imported before (the ClickSend ids already imported are kept in
@@ -30,9 +31,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -41,41 +42,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import message_templates, rules
 from bot.message_templates import InvalidTemplate
 from bot.models import AppSetting, MessageTemplate, Role, Rule, User
-from bot.providers.base import (
-    AccountProviderError,
-    InboundRule,
-    Page,
-    PermanentProviderError,
-    ProviderError,
-    SmsProvider,
-    SmsTemplate,
-)
+from bot.providers.base import InboundRule, SmsTemplate
 from bot.rule_clicksend import InvalidClickSendRule, Mapped, from_request
 from bot.rule_fields import MAX_PRIORITY, InvalidRule, RuleDraft
+from bot.rule_import_fetch import Fetched, ImportFailed, fetch_account
+
+__all__ = ["Fetched", "ImportFailed", "ImportReport", "ItemResult", "fetch_account"]
 
 log = logging.getLogger(__name__)
 
 MEMORY_KEY = "clicksend_import"  # AppSetting: {"rules": {cs id: our id}, "templates": {...}}
 NAME_SUFFIX = "ClickSend"
 MAX_RENAMES = 5
-MAX_ITEMS = 1000  # of each kind; ClickSend accounts hold a few dozen rules
-PAGE_SIZE = 100
-MAX_PAGES = MAX_ITEMS // PAGE_SIZE + 1
 
 Status = Literal["imported", "skipped", "refused"]
-T = TypeVar("T")
-
-
-class ImportFailed(Exception):
-    """Nothing could be imported; the message says why, for the person who asked."""
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What the account holds, rules and templates each sorted by id (creation order)."""
-
-    rules: tuple[InboundRule, ...]
-    templates: tuple[SmsTemplate, ...]
 
 
 @dataclass(frozen=True)
@@ -96,48 +76,6 @@ class ImportReport:
 
     def count(self, status: Status) -> int:
         return sum(1 for item in (*self.templates, *self.rules) if item.status == status)
-
-
-# -- reading the account --------------------------------------------------------------
-
-
-async def fetch_account(provider: SmsProvider) -> Fetched:
-    """Every inbound rule and SMS template of the account; ImportFailed when the
-    provider cannot be read completely (nothing partial is ever imported)."""
-    try:
-        found_rules = await _all_pages(provider.fetch_inbound_rules, "inbound rules")
-        found_templates = await _all_pages(provider.fetch_sms_templates, "SMS templates")
-    except AccountProviderError as exc:
-        raise ImportFailed(
-            "ClickSend refused the account's credentials or the account cannot be used "
-            f"(check SMSDESK_CLICKSEND_USERNAME and SMSDESK_CLICKSEND_API_KEY): {exc}"
-        ) from None
-    except PermanentProviderError as exc:
-        raise ImportFailed(f"ClickSend refused the request: {exc}") from None
-    except ProviderError as exc:
-        raise ImportFailed(f"ClickSend could not be read; try again later: {exc}") from None
-    return Fetched(
-        rules=_by_id(found_rules, lambda rule: rule.rule_id),
-        templates=_by_id(found_templates, lambda template: template.template_id),
-    )
-
-
-async def _all_pages(fetch: Callable[[int, int], Awaitable[Page[T]]], what: str) -> list[T]:
-    items: list[T] = []
-    for number in range(1, MAX_PAGES + 1):
-        page = await fetch(number, PAGE_SIZE)
-        items.extend(page.items)
-        if len(items) > MAX_ITEMS:
-            break
-        if not page.has_more:
-            return items
-    raise ImportFailed(f"the ClickSend account holds more than {MAX_ITEMS} {what}")
-
-
-def _by_id(items: Sequence[T], key: Callable[[T], int]) -> tuple[T, ...]:
-    """Sorted by id, each id once (a list that changed while it was paged can repeat one)."""
-    unique = {key(item): item for item in reversed(items)}
-    return tuple(unique[item_id] for item_id in sorted(unique))
 
 
 # -- writing --------------------------------------------------------------------------
