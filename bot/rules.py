@@ -105,6 +105,14 @@ async def list_rules(session: AsyncSession) -> list[Rule]:
 
 
 async def create_rule(session: AsyncSession, draft: RuleDraft) -> SavedRule:
+    saved = await add_rule(session, draft)
+    await bump_rules_version(session)
+    return SavedRule(saved.rule, saved.warnings + await conflict_warnings(session, saved.rule.id))
+
+
+async def add_rule(session: AsyncSession, draft: RuleDraft) -> SavedRule:
+    """Create the rule without bumping ``rules_version`` or looking for conflicts: for
+    a caller creating many at once, which does both once at the end (bot/rule_import)."""
     warnings = [*draft.warnings, *await check_references(session, draft)]
     rule = Rule(hit_count=0)
     _apply(rule, draft)
@@ -112,8 +120,7 @@ async def create_rule(session: AsyncSession, draft: RuleDraft) -> SavedRule:
         rule.priority = await _next_priority(session)
     session.add(rule)
     await session.flush()
-    await bump_rules_version(session)
-    return SavedRule(rule, warnings + await conflict_warnings(session, rule.id))
+    return SavedRule(rule, warnings)
 
 
 async def update_rule(session: AsyncSession, rule_id: int, draft: RuleDraft) -> SavedRule:

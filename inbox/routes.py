@@ -77,6 +77,9 @@ def _add_workbench(router: web.UrlDispatcher) -> None:
     """The keyword bot workbench: rules, the try-a-message box, message templates."""
     router.add_get("/rules", rules.rules_index, name="inbox.rules")
     router.add_post("/rules/try", rules.rules_try, name="inbox.rules.trial")
+    router.add_post(
+        "/rules/import-clicksend", rules.rules_import, name="inbox.rules.import_clicksend"
+    )
     _form_resource(router, "/rules/new", "inbox.rules.new", rules.rule_new, rules.rule_create)
     _form_resource(router, RULE, "inbox.rule", rules.rule_edit, rules.rule_save)
     router.add_post(RULE + "/enabled", rules.rule_enable, name="inbox.rule.enable")

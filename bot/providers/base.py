@@ -140,6 +140,36 @@ class AccountInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundRule:
+    """A keyword rule kept at the provider (ClickSend's ``/automations/sms/inbound``).
+
+    Values are as the provider holds them; turning them into one of our rules (and
+    refusing what cannot be) is bot/rule_import.py's job. ``rule_id`` grows with
+    creation, so sorting by it gives the order the provider runs the rules in.
+    """
+
+    rule_id: int
+    name: str
+    number: str  # "*" = every number
+    search_type: int | None  # 0 any, 1 starts with, 2 contains, 3 does not contain
+    search_term: str | None
+    action: str
+    action_address: str
+    body: str | None
+    enabled: bool
+    webhook_type: str | None = None  # ClickSend does not echo it: None = its default
+
+
+@dataclass(frozen=True, slots=True)
+class SmsTemplate:
+    """A named SMS template kept at the provider (ClickSend's ``/sms/templates``)."""
+
+    template_id: int
+    name: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: Sequence[T]
     has_more: bool
@@ -174,3 +204,7 @@ class SmsProvider(Protocol):
     async def fetch_list_numbers(
         self, list_id: int, page: int = 1, limit: int = 100
     ) -> Page[str]: ...
+
+    async def fetch_inbound_rules(self, page: int = 1, limit: int = 100) -> Page[InboundRule]: ...
+
+    async def fetch_sms_templates(self, page: int = 1, limit: int = 100) -> Page[SmsTemplate]: ...

@@ -29,12 +29,14 @@ from bot.providers import clicksend_payloads as payloads
 from bot.providers.base import (
     AccountInfo,
     DeliveryReceipt,
+    InboundRule,
     InboundSms,
     OutboundSms,
     Page,
     PermanentProviderError,
     SendResult,
     SentRecord,
+    SmsTemplate,
     TemporaryProviderError,
 )
 from bot.providers.clicksend_payloads import MAX_LIMIT
@@ -170,3 +172,18 @@ class ClickSendClient:
                 ) from None
             raise
         return payloads.number_page(data)
+
+    async def fetch_inbound_rules(self, page: int = 1, limit: int = 100) -> Page[InboundRule]:
+        """GET /automations/sms/inbound: the account's keyword rules, as ClickSend lists
+        them (its example lists the newest first; sort by ``rule_id`` for creation order)."""
+        data = await self._transport.call(
+            "GET", "/automations/sms/inbound", params=payloads.page_params(page, limit)
+        )
+        return payloads.page_of(data, payloads.inbound_rule)
+
+    async def fetch_sms_templates(self, page: int = 1, limit: int = 100) -> Page[SmsTemplate]:
+        """GET /sms/templates: the account's named SMS templates."""
+        data = await self._transport.call(
+            "GET", "/sms/templates", params=payloads.page_params(page, limit)
+        )
+        return payloads.page_of(data, payloads.sms_template)

@@ -55,3 +55,23 @@ def message_outcome(code: str) -> Outcome:
     if code in ACCOUNT_CODES:
         return Outcome.ACCOUNT
     return Outcome.REJECTED
+
+
+# §9: the actions an inbound rule may take, and its message_search_type values.
+INBOUND_RULE_ACTIONS = (
+    "AUTO_REPLY",
+    "EMAIL_USER",
+    "EMAIL_FIXED",
+    "URL",
+    "SMS",
+    "POLL",
+    "GROUP_SMS",
+    "MOVE_CONTACT",
+    "CREATE_CONTACT",
+    "CREATE_CONTACT_PLUS_EMAIL",
+    "CREATE_CONTACT_PLUS_NAME_EMAIL",
+    "CREATE_CONTACT_PLUS_NAME",
+    "SMPP",
+    "NONE",
+)
+SEARCH_TYPES = (0, 1, 2, 3)  # any, starts with, contains, does not contain

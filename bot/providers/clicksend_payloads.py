@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 from bot.providers import clicksend_codes as codes
 from bot.providers.base import (
     AccountInfo,
+    InboundRule,
     InvalidPayload,
     OutboundSms,
     Outcome,
     Page,
     SendResult,
     SentRecord,
+    SmsTemplate,
     TemporaryProviderError,
 )
 
@@ -130,6 +132,50 @@ def has_more(data: Mapping[str, Any]) -> bool:
     if current is not None and last is not None:
         return current < last
     return bool(data.get("next_page_url"))
+
+
+# -- automation rules and templates (§9, §5) ----------------------------------
+
+
+def inbound_rule(raw: Mapping[str, Any]) -> InboundRule:
+    """A §9 rule object; only ``inbound_rule_id`` is required (the rest is judged on
+    import). Numbers may come as strings (§1.9); ``webhook_type`` is usually absent."""
+    rule_id = _int(raw.get("inbound_rule_id"))
+    if rule_id is None:
+        raise InvalidPayload("an inbound rule without an inbound_rule_id")
+    return InboundRule(
+        rule_id=rule_id,
+        name=_text(raw.get("rule_name")) or "",
+        number=_text(raw.get("dedicated_number")) or "",
+        search_type=_int(raw.get("message_search_type")),
+        search_term=_text(raw.get("message_search_term")),
+        action=_text(raw.get("action")) or "",
+        action_address=_text(raw.get("action_address")) or "",
+        body=_text(raw.get("body")),
+        enabled=_flag(raw.get("enabled")),
+        webhook_type=_text(raw.get("webhook_type")),
+    )
+
+
+def sms_template(raw: Mapping[str, Any]) -> SmsTemplate:
+    """A §5 template object; ``template_id`` is required."""
+    template_id = _int(raw.get("template_id"))
+    if template_id is None:
+        raise InvalidPayload("an SMS template without a template_id")
+    return SmsTemplate(
+        template_id=template_id,
+        name=_text(raw.get("template_name")) or "",
+        body=_text(raw.get("body")) or "",
+    )
+
+
+def _flag(value: Any) -> bool:
+    """ClickSend's 0/1 flags, as a number, a numeric string or a boolean."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() == "true":
+        return True
+    return _int(value) == 1
 
 
 # -- sent history and account --------------------------------------------------

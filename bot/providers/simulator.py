@@ -13,7 +13,8 @@ strictly-less-than; ``/sms/history`` date bounds are inclusive; pushes go only
 to the configured URLs. Split by idea: :mod:`simulator_state` (memory and
 background work), :mod:`simulator_web` (envelope, auth, paging),
 :mod:`simulator_send` (/sms/send), :mod:`simulator_push` (webhook retries),
-:mod:`simulator_faults` (fault injection, off unless configured).
+:mod:`simulator_faults` (fault injection, off unless configured),
+:mod:`simulator_automations` (inbound rules and SMS templates, kept, not run).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.providers import simulator_automations
 from bot.providers.simulator_faults import check_faults, control_faults, control_stats
 from bot.providers.simulator_send import send_sms
 from bot.providers.simulator_state import SimulatorConfig, SimulatorState
@@ -83,6 +85,7 @@ def _add_routes(app: web.Application) -> None:
     router.add_get("/account", get_account)
     router.add_get("/lists", list_lists)
     router.add_get(r"/lists/{list_id}/contacts", list_contacts)
+    simulator_automations.add_routes(router)
     router.add_post("/_simulator/inbound", control_inbound)
     router.add_put("/_simulator/faults", control_faults)
     router.add_get("/_simulator/stats", control_stats)

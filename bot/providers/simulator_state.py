@@ -42,6 +42,8 @@ DELIVERED_TEXT = "Success: Message received on handset."
 USER_ID = SUBACCOUNT_ID = 1
 FIRST_LIST_ID = 428  # as in the reference's examples
 FIRST_CONTACT_ID = 552786
+FIRST_RULE_ID = 1
+FIRST_TEMPLATE_ID = 1
 CONTACT_FIELDS = (
     "contact_id", "list_id", "phone_number", "first_name", "last_name",
     "custom_1", "custom_2", "custom_3", "custom_4", "date_added", "date_updated",
@@ -109,6 +111,10 @@ class SimulatorState:
         self.contacts: dict[int, list[dict]] = {}  # list_id -> §7 contacts, oldest first
         self._next_list_id = FIRST_LIST_ID
         self._next_contact_id = FIRST_CONTACT_ID
+        self.inbound_rules: dict[int, dict] = {}  # inbound_rule_id -> §9 rule object
+        self.sms_templates: dict[int, dict] = {}  # template_id -> §5 template object
+        self._next_rule_id = FIRST_RULE_ID
+        self._next_template_id = FIRST_TEMPLATE_ID
         self._inbound_ids: set[str] = set()
         self._sent_counts: Counter[str] = Counter()
         self._last_send: dict[tuple[str, str], float] = {}
@@ -162,6 +168,22 @@ class SimulatorState:
     def list_item(self, list_id: int) -> dict:
         """The §6 list object, ``_contacts_count`` included."""
         return {**self.lists[list_id], "_contacts_count": len(self.contacts[list_id])}
+
+    # -- inbound rules and templates (§9, §5) ----------------------------------------
+
+    def add_inbound_rule(self, fields: dict[str, Any]) -> dict:
+        """Store a §9 rule (fields already checked) under the next ``inbound_rule_id``."""
+        rule = {"inbound_rule_id": self._next_rule_id, **fields}
+        self.inbound_rules[self._next_rule_id] = rule
+        self._next_rule_id += 1
+        return rule
+
+    def add_sms_template(self, name: str, body: str) -> dict:
+        """Store a §5 template under the next ``template_id``."""
+        template = {"template_id": self._next_template_id, "body": body, "template_name": name}
+        self.sms_templates[self._next_template_id] = template
+        self._next_template_id += 1
+        return template
 
     # -- outbound ----------------------------------------------------------------
 

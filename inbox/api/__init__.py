@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from inbox.api import conversations, messages, openapi, optouts, rules, templates
+from inbox.api import conversations, messages, openapi, optouts, rule_import, rules, templates
 from inbox.api.auth import basic_auth
 from inbox.api.envelope import api_errors
 
@@ -74,6 +74,9 @@ def _add_bot_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rules", rules.list_rules, name="api.rules", allow_head=False)
     router.add_post("/rules", rules.create_rule, name="api.rules.create")
     router.add_post("/rules/test", rules.test_message, name="api.rules.test")
+    router.add_post(
+        "/rules/import-clicksend", rule_import.import_clicksend, name="api.rules.import_clicksend"
+    )
     router.add_get(RULE, rules.get_rule, name="api.rule", allow_head=False)
     router.add_put(RULE, rules.update_rule, name="api.rule.update")
     router.add_delete(RULE, rules.delete_rule, name="api.rule.delete")

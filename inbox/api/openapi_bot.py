@@ -1,5 +1,5 @@
 """The OpenAPI paths and schemas of the keyword bot resources (/rules, /rules/test,
-/templates); inbox/api/openapi.py merges them into the document."""
+/rules/import-clicksend, /templates); inbox/api/openapi.py merges them into the document."""
 
 from __future__ import annotations
 
@@ -70,6 +70,27 @@ PATHS: dict[str, Any] = {
                     {"type": "array", "items": ref("schemas", "RuleTrace")},
                 ),
                 **errors("400", "413"),
+            },
+        }
+    },
+    "/rules/import-clicksend": {
+        "post": {
+            "summary": "Import the ClickSend account's inbound rules and SMS templates",
+            "description": "Reads every page of ClickSend's `/automations/sms/inbound` and "
+            "`/sms/templates`, then creates templates and rules in one transaction: rules in "
+            "ClickSend's creation order after every existing rule (priority steps of 10), "
+            "DISABLED unless `enable` is true (ClickSend keeps running its own rules; both "
+            "answering would reply twice). A rule disabled at ClickSend stays disabled. Each "
+            "item is `imported` (with our new id), `skipped` (imported before, or the same "
+            "template already here) or `refused` (with the reason). A template whose name is "
+            "taken by another body is imported as `name (ClickSend)`. Running it again "
+            "imports only what is new.",
+            "operationId": "importClickSendRules",
+            "requestBody": {**json_body("RuleImportInput"), "required": False},
+            "responses": {
+                "200": ok_data("The report, item by item.", ref("schemas", "RuleImportReport")),
+                **errors("400", "413"),
+                "502": ref("responses", "ProviderError"),
             },
         }
     },
@@ -171,6 +192,24 @@ _RULE_FIELDS: dict[str, Any] = {
     "cooldown_s": {"type": "integer", "minimum": 0},
 }
 
+
+def _import_item(our_id: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "clicksend_id": {"type": "integer", "description": "The item's id at ClickSend."},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["imported", "skipped", "refused"]},
+            our_id: {
+                "type": ["integer", "null"],
+                "description": "Ours: the one created, or the one imported before.",
+            },
+            "message": {"type": "string", "description": "What happened, or why refused."},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
 SCHEMAS: dict[str, Any] = {
     "Rule": {
         "type": "object",
@@ -239,6 +278,28 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "template_name": {"type": "string", "maxLength": 100},
             "body": {"type": "string", "maxLength": 1600},
+        },
+    },
+    "RuleImportInput": {
+        "type": "object",
+        "properties": {
+            "enable": {
+                "type": "boolean",
+                "default": False,
+                "description": "Enable the imported rules that are enabled at ClickSend. "
+                "Switch ClickSend's own rules off first, or customers get two answers.",
+            }
+        },
+    },
+    "RuleImportReport": {
+        "type": "object",
+        "properties": {
+            "imported": {"type": "integer"},
+            "skipped": {"type": "integer"},
+            "refused": {"type": "integer"},
+            "enabled": {"type": "boolean", "description": "The request's `enable`."},
+            "templates": {"type": "array", "items": _import_item("template_id")},
+            "rules": {"type": "array", "items": _import_item("inbound_rule_id")},
         },
     },
 }

@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import matching, rule_trial, rules
+from bot import matching, rule_import, rule_trial, rules
 from bot.models import ContactList, MessageTemplate, Rule, User
 from bot.rule_trial import InvalidTrial
 from bot.rule_validation import ACTIONS, CONDITIONS, URL_METHODS
@@ -71,6 +71,8 @@ async def _index(request: web.Request, extra: dict[str, Any], status: int = 200)
         "trial": None,
         "try_values": {"body": "", "from": "", "to": ""},
         "try_errors": {},
+        "import_error": None,
+        "import_enable": False,
         **extra,
     }
     return render_page(request, "rules/index.html", context, status=status)
@@ -288,3 +290,29 @@ async def rules_try(request: web.Request) -> web.Response:
         extra = {"try_values": values, "try_errors": {exc.field: exc.problem}}
         return await _index(request, extra, status=400)
     return await _index(request, {"try_values": values, "trial": trial})
+
+
+# -- import from ClickSend ------------------------------------------------------------
+
+
+async def rules_import(request: web.Request) -> web.Response:
+    """Bring the ClickSend account's rules and templates over (disabled unless asked)
+    and show the report; ClickSend failing leaves everything as it was."""
+    enable = form_text(await read_form(request), "enable") == "on"
+    services = request.config_dict[SERVICES]
+    try:
+        if services.provider is None:
+            raise rule_import.ImportFailed("No SMS provider is configured.")
+        fetched = await rule_import.fetch_account(services.provider)
+    except rule_import.ImportFailed as exc:
+        extra = {"import_error": str(exc), "import_enable": enable}
+        return await _index(request, extra, status=502)
+    async with services.sessionmaker.begin() as session:
+        report = await rule_import.import_fetched(
+            session,
+            fetched,
+            enable=enable,
+            user_email=await rule_import.first_admin_email(session),
+            default_region=services.settings.default_region,
+        )
+    return render_page(request, "rules/import_report.html", {"report": report})

@@ -17,10 +17,12 @@ import pytest
 from bot.providers.base import (
     AccountProviderError,
     AmbiguousProviderError,
+    InboundRule,
     OutboundSms,
     Outcome,
     PermanentProviderError,
     SentRecord,
+    SmsTemplate,
     TemporaryProviderError,
 )
 from bot.providers.clicksend import ClickSendClient
@@ -668,3 +670,96 @@ async def test_find_sent_failing_on_a_later_page_raises_instead_of_reporting_abs
     fake.respond = respond
     with pytest.raises(TemporaryProviderError):
         await fake.client.find_sent(["1", "2"], *WINDOW)
+
+
+# -- inbound rules and SMS templates (§9, §5) -------------------------------------------
+
+
+async def test_fetch_inbound_rules_parses_the_rules_fixture(fake):
+    fake.answer(json=fixture("inbound_rules_page.json"))
+    page = await fake.client.fetch_inbound_rules(page=2, limit=15)
+    request = fake.last
+    assert request.method == "GET"
+    assert str(request.url) == BASE + "/automations/sms/inbound?page=2&limit=15"
+    assert request.headers["Authorization"] == AUTH_HEADER
+    assert list(page.items) == [
+        InboundRule(
+            rule_id=10,
+            name="My Rule 10",
+            number="+61298441484",
+            search_type=3,
+            search_term="My Search Term",
+            action="CREATE_CONTACT_PLUS_EMAIL",
+            action_address="430",
+            body="test@test.com",
+            enabled=True,
+        ),
+        InboundRule(
+            rule_id=9,
+            name="My Rule 9",
+            number="+61298441484",
+            search_type=3,
+            search_term="My Search Term",
+            action="CREATE_CONTACT",
+            action_address="john@doe.com",
+            body=None,
+            enabled=True,
+        ),
+    ]
+    assert page.has_more is False
+
+
+async def test_inbound_rules_accept_numbers_as_strings_and_skip_items_without_an_id(fake):
+    items = [
+        {"rule_name": "no id", "enabled": 1},
+        "junk",
+        {
+            "inbound_rule_id": "12",
+            "dedicated_number": "*",
+            "rule_name": "Stop words",
+            "message_search_type": "0",
+            "message_search_term": None,
+            "action": "URL",
+            "action_address": "https://example.com/hook",
+            "body": None,
+            "enabled": "0",
+            "webhook_type": "json",
+        },
+    ]
+    fake.answer(json=ok({"data": items, "current_page": 1, "last_page": 2}))
+    page = await fake.client.fetch_inbound_rules()
+    assert list(page.items) == [
+        InboundRule(12, "Stop words", "*", 0, None, "URL", "https://example.com/hook", None,
+                    False, "json"),
+    ]  # fmt: skip
+    assert page.has_more is True
+    assert (fake.last.url.params["page"], fake.last.url.params["limit"]) == ("1", "100")
+
+
+async def test_fetch_sms_templates_parses_the_templates_fixture(fake):
+    fake.answer(json=fixture("sms_templates_page.json"))
+    page = await fake.client.fetch_sms_templates(limit=5)
+    assert str(fake.last.url) == BASE + "/sms/templates?page=1&limit=15"
+    assert list(page.items) == [
+        SmsTemplate(1, "My Awesome Template", "This is a sample template."),
+        SmsTemplate(2, "My Awesome Template 2", "This is my second sample template."),
+    ]
+    assert page.has_more is False
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (401, "INVALID_CREDENTIALS", AccountProviderError),
+        (403, "FORBIDDEN", AccountProviderError),
+        (500, "INTERNAL_ERROR", AmbiguousProviderError),
+        (429, "TOO_MANY_REQUESTS", TemporaryProviderError),
+        (404, "NOT_FOUND", PermanentProviderError),
+    ],
+)
+async def test_rule_and_template_reads_sort_errors_into_the_tree(fake, status, code, error):
+    fake.answer(status, json=_error_body(status, code))
+    with pytest.raises(error):
+        await fake.client.fetch_inbound_rules()
+    with pytest.raises(error):
+        await fake.client.fetch_sms_templates()

@@ -49,7 +49,7 @@ async def test_openapi_json_serves_the_document(api):
 
 def test_every_route_is_documented_and_every_documented_route_exists():
     assert _routes() == _documented()
-    assert len(_routes()) == 25
+    assert len(_routes()) == 26
 
 
 def test_every_ref_resolves():
