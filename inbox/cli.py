@@ -158,9 +158,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     print(f"smsdesk: inbox on http://{_display_host(args.host)}:{args.port}/", flush=True)
     app = create_app(settings, run_workers=not args.no_workers, check_account=True)
+    if args.demo:
+        _seed_demo_simulator(app)
     tune_gc()
     web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
     return 0
+
+
+def _seed_demo_simulator(app: web.Application) -> None:
+    from inbox.demo import seed_simulator
+    from inbox.keys import SERVICES
+
+    simulator = app[SERVICES].simulator
+    if simulator is not None:
+        seed_simulator(simulator)
 
 
 def tune_gc() -> None:

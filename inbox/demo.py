@@ -4,6 +4,7 @@ rules with templates (texting "price?" on the simulate page gets a reply)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,9 @@ from bot.contacts import get_or_create_contact, get_or_create_conversation
 from bot.db import utcnow
 from bot.models import Direction, Message, MessageStatus, Role, User
 from inbox.auth import create_user
+
+if TYPE_CHECKING:
+    from bot.providers.simulator_state import SimulatorState
 
 DEMO_EMAIL = "admin@demo.smsdesk.local"
 DEMO_PASSWORD = "smsdesk-demo"  # noqa: S105 - demo only, bound to 127.0.0.1
@@ -90,6 +94,42 @@ async def seed_rules(session: AsyncSession) -> None:
         reply = [{"type": "reply", "template_id": template.id}]
         data = {"actions": reply, **fields}
         await rules.create_rule(session, rules.parse_rule(data))
+
+
+# What the demo's ClickSend account already has, for "Import from ClickSend" on the
+# rules page: an SMS template and inbound rules as ClickSend's own API returns them.
+SIMULATOR_TEMPLATES = [("Opening hours", "Hi (First Name), we are open 9:00-17:00 on weekdays.")]
+SIMULATOR_RULES = [
+    {
+        "dedicated_number": "*",
+        "rule_name": "INFO auto-reply",
+        "message_search_type": 1,
+        "message_search_term": "info",
+        "action": "AUTO_REPLY",
+        "action_address": "",
+        "body": "Hi (First Name), see example.com/info or reply PRICE for prices.",
+        "enabled": 1,
+    },
+    {
+        "dedicated_number": DEMO_OUR_NUMBER,
+        "rule_name": "Order updates to the warehouse",
+        "message_search_type": 2,
+        "message_search_term": "order",
+        "action": "URL",
+        "action_address": "https://example.com/warehouse-hook",
+        "body": None,
+        "enabled": 0,
+    },
+]
+
+
+def seed_simulator(state: SimulatorState) -> None:
+    """Give the demo's ClickSend account its own template and inbound rules (kept in
+    the simulator's memory, so they are there again at every start)."""
+    for name, body in SIMULATOR_TEMPLATES:
+        state.add_sms_template(name, body)
+    for fields in SIMULATOR_RULES:
+        state.add_inbound_rule(dict(fields))
 
 
 async def _seed_thread(session, phone, first, last, messages) -> None:

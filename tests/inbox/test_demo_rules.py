@@ -49,3 +49,21 @@ async def _wait_for_reply(sessionmaker, text: str) -> str:
             return found[0]
         await asyncio.sleep(0.1)
     raise AssertionError(f"no reply containing {text!r} after {REPLY_TIMEOUT_S} s")
+
+
+async def test_the_demo_clicksend_account_imports_cleanly(quiet_client, sessionmaker):
+    from inbox.demo import SIMULATOR_RULES, seed_simulator
+    from inbox.keys import SERVICES
+    from tests.inbox.test_rules_views import post
+
+    async with sessionmaker.begin() as session:
+        assert await seed_demo(session)
+    seed_simulator(quiet_client.app[SERVICES].simulator)
+    response = await post(quiet_client, "/rules/import-clicksend", {}, token_from="/rules")
+    page = await response.text()
+    assert response.status == 200
+    assert "<strong>3</strong> imported" in page and "<strong>0</strong> refused" in page
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(Rule.name, Rule.enabled).order_by(Rule.id))).all()
+    imported = rows[-len(SIMULATOR_RULES) :]
+    assert imported == [("INFO auto-reply", False), ("Order updates to the warehouse", False)]
