@@ -82,6 +82,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument(
+        "--modes",
+        default="single,split,webonly",
+        help="comma-separated subset of single,split,webonly (the bare baseline always runs)",
+    )
+    parser.add_argument(
+        "--drain-limit", type=float, default=60.0, help="longest wait for the backlog (s)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -105,7 +113,10 @@ def main() -> None:
         ("web + worker", "split", "beside"),
         ("web only, no workers", "webonly", "none"),
     )
+    wanted = set(args.modes.split(","))
     for name, prefix, workers in modes:
+        if prefix not in wanted:
+            continue
         rows[name] = measure_smsdesk(args, lua, workdir, prefix, workers)
     report(args, bare, rows)
     shutil.rmtree(workdir)
@@ -133,14 +144,28 @@ def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, workers: str) -
             stack.enter_context(process([smsdesk(), "worker"], worker_env, workdir / "w.log"))
             time.sleep(2)  # let the worker start before the load does
         row = run_wrk(url + PATH, args.seconds, args.concurrency, prefix, lua)
+        row["pending"] = _pending(db)
+        row["drain_s"] = None if workers == "none" else _drain(db, args.drain_limit)
     with sqlite3.connect(db) as conn:
         row["stored"] = conn.execute(
             "SELECT count(*) FROM messages WHERE provider_message_id LIKE ?", (prefix + "-%",)
         ).fetchone()[0]
-        row["pending"] = conn.execute(
-            "SELECT count(*) FROM messages WHERE status = 'pending'"
-        ).fetchone()[0]
     return row
+
+
+def _pending(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        return conn.execute("SELECT count(*) FROM messages WHERE status = 'pending'").fetchone()[0]
+
+
+def _drain(db: Path, limit_s: float) -> float | None:
+    """Seconds from the end of the load until nothing is pending (None: not within limit_s)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        if _pending(db) == 0:
+            return time.monotonic() - start
+        time.sleep(0.05)
+    return None
 
 
 def report(args, bare: dict, rows: dict[str, dict]) -> None:
@@ -149,14 +174,16 @@ def report(args, bare: dict, rows: dict[str, dict]) -> None:
         f"{args.concurrency}, SQLite synchronous={args.synchronous}, {os.cpu_count()} cores"
     )
     header = f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'ratio':>7}"
-    print(header + f"{'stored':>9}{'pending':>9}")
+    print(header + f"{'stored':>9}{'pending':>9}{'drain s':>9}")
     print(f"{'bare aiohttp handler':28}" + _cells(bare, bare["rps"]))
     for name, row in rows.items():
         verdict = "ok" if row["stored"] >= row["requests"] - row["errors"] else "LOST"
-        extra = f"{row['stored']:>9}{row['pending']:>9}  {verdict}"
+        drain = "-" if row["drain_s"] is None else f"{row['drain_s']:.1f}"
+        extra = f"{row['stored']:>9}{row['pending']:>9}{drain:>9}  {verdict}"
         print(f"{'smsdesk, ' + name:28}" + _cells(row, bare["rps"]) + extra)
     print("targets: ratio >= 0.40 and p99 < 25 ms; stored >= acknowledged (ok), pending =")
-    print("messages the pipeline had not handled yet when the run ended")
+    print("messages the pipeline had not handled yet when the run ended, drain s = time")
+    print("after the load until none was pending (- : no pipeline, or not within the limit)")
 
 
 def _cells(row: dict, bare_rps: float) -> str:
