@@ -4,8 +4,10 @@ Starts `smsdesk serve --demo` on a fresh SQLite file (synchronous=FULL, group
 commit) and bench/bare_server.py, fires ClickSend inbound pushes (each with a
 new message_id) at each for a fixed time from wrk (a second process, loopback
 only) at the given concurrency, and prints
-requests/second, p50/p99 latency, their ratio, and how many messages the
-database holds afterwards (every acknowledged message must be there, once).
+requests/second, p50/p99 latency, their ratio, the server's CPU time per
+request, how many messages the database holds afterwards (every acknowledged
+message must be there, once), how many were still pending when the load stopped
+and how long the pipeline then took to handle them.
 
     .venv/bin/python bench/ingest.py --seconds 10 --concurrency 64
 
