@@ -4,8 +4,10 @@ Starts `smsdesk serve --demo` on a fresh SQLite file (synchronous=FULL, group
 commit) and bench/bare_server.py, fires ClickSend inbound pushes (each with a
 new message_id) at each for a fixed time from wrk (a second process, loopback
 only) at the given concurrency, and prints
-requests/second, p50/p99 latency, their ratio, and how many messages the
-database holds afterwards (every acknowledged message must be there, once).
+requests/second, p50/p99 latency, their ratio, the server's CPU time per
+request, how many messages the database holds afterwards (every acknowledged
+message must be there, once), how many were still pending when the load stopped
+and how long the pipeline then took to handle them.
 
     .venv/bin/python bench/ingest.py --seconds 10 --concurrency 64
 
@@ -61,6 +63,20 @@ def run_wrk(url: str, seconds: int, concurrency: int, prefix: str, lua: Path) ->
     return parse_wrk(out)
 
 
+def timed_wrk(pid: int, url: str, args, prefix: str, lua: Path) -> dict:
+    """wrk against ``url``, plus the server process's CPU time per request (all its
+    threads; less sensitive than req/s to what else runs on the machine)."""
+    before = cpu_seconds(pid)
+    row = run_wrk(url, args.seconds, args.concurrency, prefix, lua)
+    row["cpu_us"] = (cpu_seconds(pid) - before) / max(row["requests"], 1) * 1e6
+    return row
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_wrk(out: str) -> dict:
     def latency(pct: str) -> float:
         value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
@@ -82,6 +98,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument(
+        "--modes",
+        default="single,split,webonly",
+        help="comma-separated subset of single,split,webonly (the bare baseline always runs)",
+    )
+    parser.add_argument(
+        "--drain-limit", type=float, default=60.0, help="longest wait for the backlog (s)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -95,9 +119,9 @@ def main() -> None:
         [sys.executable, str(ROOT / "bench/bare_server.py"), str(bare_port)],
         dict(os.environ),
         workdir / "bare.log",
-    ):
+    ) as proc:
         wait_ready(bare_url + "/")
-        bare = run_wrk(bare_url + PATH, args.seconds, args.concurrency, "bare", lua)
+        bare = timed_wrk(proc.pid, bare_url + PATH, args, "bare", lua)
 
     rows = {}
     modes = (
@@ -105,7 +129,10 @@ def main() -> None:
         ("web + worker", "split", "beside"),
         ("web only, no workers", "webonly", "none"),
     )
+    wanted = set(args.modes.split(","))
     for name, prefix, workers in modes:
+        if prefix not in wanted:
+            continue
         rows[name] = measure_smsdesk(args, lua, workdir, prefix, workers)
     report(args, bare, rows)
     shutil.rmtree(workdir)
@@ -126,21 +153,35 @@ def measure_smsdesk(args, lua: Path, workdir: Path, prefix: str, workers: str) -
     serve = [smsdesk(), "serve", "--demo", "--port", str(port)]
     serve += [] if workers == "inside" else ["--no-workers"]
     with contextlib.ExitStack() as stack:
-        stack.enter_context(process(serve, env, workdir / f"{prefix}.log"))
+        server = stack.enter_context(process(serve, env, workdir / f"{prefix}.log"))
         wait_ready(url + "/healthz")
         if workers == "beside":
             worker_env = {**env, "SMSDESK_PROVIDER": "simulator", "SMSDESK_SECRET_KEY": "b" * 40}
             stack.enter_context(process([smsdesk(), "worker"], worker_env, workdir / "w.log"))
             time.sleep(2)  # let the worker start before the load does
-        row = run_wrk(url + PATH, args.seconds, args.concurrency, prefix, lua)
+        row = timed_wrk(server.pid, url + PATH, args, prefix, lua)
+        row["pending"] = _pending(db)
+        row["drain_s"] = None if workers == "none" else _drain(db, args.drain_limit)
     with sqlite3.connect(db) as conn:
         row["stored"] = conn.execute(
             "SELECT count(*) FROM messages WHERE provider_message_id LIKE ?", (prefix + "-%",)
         ).fetchone()[0]
-        row["pending"] = conn.execute(
-            "SELECT count(*) FROM messages WHERE status = 'pending'"
-        ).fetchone()[0]
     return row
+
+
+def _pending(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        return conn.execute("SELECT count(*) FROM messages WHERE status = 'pending'").fetchone()[0]
+
+
+def _drain(db: Path, limit_s: float) -> float | None:
+    """Seconds from the end of the load until nothing is pending (None: not within limit_s)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        if _pending(db) == 0:
+            return time.monotonic() - start
+        time.sleep(0.05)
+    return None
 
 
 def report(args, bare: dict, rows: dict[str, dict]) -> None:
@@ -149,20 +190,24 @@ def report(args, bare: dict, rows: dict[str, dict]) -> None:
         f"{args.concurrency}, SQLite synchronous={args.synchronous}, {os.cpu_count()} cores"
     )
     header = f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'ratio':>7}"
-    print(header + f"{'stored':>9}{'pending':>9}")
+    header += f"{'CPU µs':>8}"
+    print(header + f"{'stored':>9}{'pending':>9}{'drain s':>9}")
     print(f"{'bare aiohttp handler':28}" + _cells(bare, bare["rps"]))
     for name, row in rows.items():
         verdict = "ok" if row["stored"] >= row["requests"] - row["errors"] else "LOST"
-        extra = f"{row['stored']:>9}{row['pending']:>9}  {verdict}"
+        drain = "-" if row["drain_s"] is None else f"{row['drain_s']:.1f}"
+        extra = f"{row['stored']:>9}{row['pending']:>9}{drain:>9}  {verdict}"
         print(f"{'smsdesk, ' + name:28}" + _cells(row, bare["rps"]) + extra)
     print("targets: ratio >= 0.40 and p99 < 25 ms; stored >= acknowledged (ok), pending =")
-    print("messages the pipeline had not handled yet when the run ended")
+    print("messages the pipeline had not handled yet when the run ended, drain s = time")
+    print("after the load until none was pending (- : no pipeline, or not within the limit),")
+    print("CPU µs = the server process's CPU time (all threads) per request during the load")
 
 
 def _cells(row: dict, bare_rps: float) -> str:
     return (
         f"{row['rps']:>9.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}{row['errors']:>9}"
-        f"{row['rps'] / bare_rps:>7.2f}"
+        f"{row['rps'] / bare_rps:>7.2f}{row['cpu_us']:>8.0f}"
     )
 
 

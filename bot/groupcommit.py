@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -49,13 +48,11 @@ class WriterClosed(RuntimeError):
     """The writer is stopping; the caller should answer 503 so the sender retries."""
 
 
-@dataclass(slots=True)
 class _Op:
-    kind: str
-    payload: Any
-    future: asyncio.Future[Any] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    __slots__ = ("future", "kind", "payload")
+
+    def __init__(self, kind: str, payload: Any, future: asyncio.Future[Any]) -> None:
+        self.kind, self.payload, self.future = kind, payload, future
 
 
 class GroupCommitWriter:
@@ -92,9 +89,11 @@ class GroupCommitWriter:
             raise WriterClosed("the database writer is not running")
         if kind not in self.backend.kinds:
             raise KeyError(kind)
-        op = _Op(kind, payload)
+        op = _Op(kind, payload, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(op)
-        return await asyncio.shield(op.future)
+        # A cancelled caller cancels only its own wait: the writer still stores the
+        # operation (it skips futures that are already done).
+        return await op.future
 
     async def _run(self) -> None:
         while True:

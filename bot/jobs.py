@@ -53,9 +53,12 @@ async def run_loop(
     topic: str,
     idle_s: float = 1.0,
     gather_s: float = 0.0,
+    full: int | None = None,
 ) -> None:
     """``gather_s``: a pause after a busy round, so that under load work arrives
-    in larger batches instead of one round per trickle."""
+    in larger batches instead of one round per trickle. A round that did ``full``
+    items or more left a backlog: the next one starts at once (after one pass of
+    the event loop), so a backlog drains at the rate the work itself allows."""
     while True:
         try:
             done = await round_()
@@ -65,6 +68,8 @@ async def run_loop(
             continue
         if not done:
             await bus.wait(topic, idle_s)
+        elif full is not None and done >= full:
+            await asyncio.sleep(0)
         elif gather_s:
             await asyncio.sleep(gather_s)
 
@@ -82,6 +87,7 @@ class PipelineWorker:
     _failed_until: dict[int, float] = field(default_factory=dict)
     # The keyword rules compiled once per rules_version, shared by triage and the step.
     rulebooks: RuleBookCache = field(default_factory=RuleBookCache)
+    batch_limit: int = 500
 
     def __post_init__(self) -> None:
         self._reader = make_sessionmaker(self.sessionmaker.kw["bind"], read_only=True)
@@ -89,7 +95,7 @@ class PipelineWorker:
 
     async def round(self) -> int:
         async with self._reader() as session:
-            batch = await pending_inbound(session, limit=500)
+            batch = await pending_inbound(session, limit=self.batch_limit)
             if not batch:
                 return 0
             vocabulary = (await compliance_settings.load(session)).vocabulary()
@@ -127,7 +133,12 @@ class PipelineWorker:
 
     async def run(self) -> None:
         await run_loop(
-            "pipeline", self.round, self.bus, events.INBOUND_STORED, gather_s=PIPELINE_GATHER_S
+            "pipeline",
+            self.round,
+            self.bus,
+            events.INBOUND_STORED,
+            gather_s=PIPELINE_GATHER_S,
+            full=self.batch_limit,
         )
 
 

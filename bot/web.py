@@ -118,11 +118,11 @@ def _token_ok(given: str, valid: tuple[str, ...]) -> bool:
 
 def _fields(request: web.Request, raw: bytes) -> dict[str, str]:
     """One flat field map from a form body, a JSON object or the query string."""
-    fields = dict(request.query)
+    fields = dict(request.query) if request.query_string else {}
     if not raw.strip():
         return fields
     text = _decode(raw)
-    if request.content_type == "application/json" or text.lstrip().startswith("{"):
+    if text.lstrip().startswith("{") or request.content_type == "application/json":
         fields.update(_json_fields(text))
     else:
         fields.update(parse_qsl(text, keep_blank_values=True))
