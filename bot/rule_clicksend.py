@@ -32,25 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import matching
+from bot.providers.clicksend_codes import INBOUND_RULE_ACTIONS
 from bot.rule_validation import URL_METHODS
 
 ANY_NUMBER = "*"
-CLICKSEND_ACTIONS = (
-    "AUTO_REPLY",
-    "EMAIL_USER",
-    "EMAIL_FIXED",
-    "URL",
-    "SMS",
-    "POLL",
-    "GROUP_SMS",
-    "MOVE_CONTACT",
-    "CREATE_CONTACT",
-    "CREATE_CONTACT_PLUS_EMAIL",
-    "CREATE_CONTACT_PLUS_NAME_EMAIL",
-    "CREATE_CONTACT_PLUS_NAME",
-    "SMPP",
-    "NONE",
-)
+CLICKSEND_ACTIONS = INBOUND_RULE_ACTIONS  # every action the reference lists
 CONTACT_CAPTURE = {
     "CREATE_CONTACT": (),
     "MOVE_CONTACT": (),
