@@ -29,6 +29,7 @@ twice to each customer. A rule disabled at ClickSend stays disabled either way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -100,12 +101,15 @@ async def import_fetched(
     enable: bool,
     user_email: str | None,
     default_region: str,
+    account: str = "",
 ) -> ImportReport:
     """Create the fetched templates, then rules, in the caller's transaction.
 
-    ``user_email`` stands for ClickSend's account user (EMAIL_USER's address).
+    ``user_email`` stands for ClickSend's account user (EMAIL_USER's address);
+    ``account`` names the ClickSend account (its API username): what was imported is
+    remembered per account, since two accounts number their rules alike.
     """
-    memory = await _memory(session)
+    memory = await _memory(session, memory_key(account))
     templates = [await _import_template(session, item, memory) for item in fetched.templates]
     importer = _RuleImporter(session, memory, enable, user_email, default_region)
     rule_results = await importer.run_all(fetched.rules)
@@ -122,17 +126,24 @@ async def first_admin_email(session: AsyncSession) -> str | None:
     )
 
 
-async def _memory(session: AsyncSession) -> Memory:
+def memory_key(account: str) -> str:
+    """The AppSetting key of an account's import memory (a digest: usernames are long)."""
+    if not account:
+        return MEMORY_KEY
+    return f"{MEMORY_KEY}:{hashlib.sha256(account.encode()).hexdigest()[:32]}"
+
+
+async def _memory(session: AsyncSession, key: str) -> Memory:
     """The memory row, locked (PostgreSQL) so two imports at once run one after the other."""
-    row = await session.get(AppSetting, MEMORY_KEY, with_for_update=True)
+    row = await session.get(AppSetting, key, with_for_update=True)
     if row is None:
         try:
             async with session.begin_nested():
-                row = AppSetting(key=MEMORY_KEY, value="{}")
+                row = AppSetting(key=key, value="{}")
                 session.add(row)
         except IntegrityError:
             row = await session.get_one(
-                AppSetting, MEMORY_KEY, with_for_update=True, populate_existing=True
+                AppSetting, key, with_for_update=True, populate_existing=True
             )
     return Memory(row, *_remembered(row.value))
 

@@ -169,10 +169,11 @@ async def _provider_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = httpx.Timeout(30.0, connect=5.0)
     async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
         services.http = http
+        services.clicksend_account = settings.clicksend_username or SIM_USERNAME
         services.provider = ClickSendClient(
             http,
             base_url=provider_base_url(settings),
-            username=settings.clicksend_username or SIM_USERNAME,
+            username=services.clicksend_account,
             api_key=settings.clicksend_api_key or SIM_API_KEY,
         )
         yield

@@ -29,6 +29,7 @@ class Services:
     writer: GroupCommitWriter | None = None
     http: httpx.AsyncClient | None = None
     provider: SmsProvider | None = None
+    clicksend_account: str = ""  # the provider account's API username
     sender_state: SenderState = field(default_factory=SenderState)
     account: AccountState = field(default_factory=AccountState)
     default_sender: DefaultSender = field(default_factory=DefaultSender)

@@ -40,6 +40,7 @@ async def import_clicksend(request: web.Request) -> web.Response:
             enable=enable,
             user_email=request[API_USER].email,
             default_region=services.settings.default_region,
+            account=services.clicksend_account,
         )
     return envelope(report_data(report), response_msg=summary(report))
 

@@ -314,5 +314,6 @@ async def rules_import(request: web.Request) -> web.Response:
             enable=enable,
             user_email=await rule_import.first_admin_email(session),
             default_region=services.settings.default_region,
+            account=services.clicksend_account,
         )
     return render_page(request, "rules/import_report.html", {"report": report})

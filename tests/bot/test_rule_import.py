@@ -64,12 +64,22 @@ async def account(aiohttp_server):
 
 
 async def run_import(
-    sessionmaker, provider, *, enable: bool = False, user_email: str | None = "me@example.com"
+    sessionmaker,
+    provider,
+    *,
+    enable: bool = False,
+    user_email: str | None = "me@example.com",
+    account: str = "",
 ) -> ImportReport:
     fetched = await rule_import.fetch_account(provider)
     async with sessionmaker.begin() as session:
         return await rule_import.import_fetched(
-            session, fetched, enable=enable, user_email=user_email, default_region="AU"
+            session,
+            fetched,
+            enable=enable,
+            user_email=user_email,
+            default_region="AU",
+            account=account,
         )
 
 
@@ -175,6 +185,18 @@ async def test_running_the_import_again_skips_everything_and_duplicates_nothing(
     rules_after = await stored_rules(sessionmaker)
     assert rules_after[:-1] == rules_before
     assert rules_after[-1][:2] == ("NEW", rules_before[-1][1] + 10)
+
+
+async def test_what_was_imported_is_remembered_per_clicksend_account(account, sessionmaker):
+    await account.rule("HOURS", body="We are open 9 to 5.")
+    first = await run_import(sessionmaker, account.client, account="shop-one")
+    same = await run_import(sessionmaker, account.client, account="shop-one")
+    # Another account numbers its rules alike: its rule 1 is not shop-one's rule 1.
+    other = await run_import(sessionmaker, account.client, account="shop-two")
+    assert statuses(first.rules) == [("HOURS", "imported")]
+    assert statuses(same.rules) == [("HOURS", "skipped")]
+    assert statuses(other.rules) == [("HOURS", "imported")]
+    assert other.rules[0].id != first.rules[0].id
 
 
 async def test_a_rule_deleted_here_after_an_import_is_not_brought_back(account, sessionmaker):
