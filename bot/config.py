@@ -62,6 +62,8 @@ SQLITE_SYNC_LEVELS = ("FULL", "EXTRA", "NORMAL")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./smsdesk.db"
 DEFAULT_CLICKSEND_BASE_URL = "https://rest.clicksend.com/v3"
 DEFAULT_SEND_RATE_PER_S = 10.0
+DEFAULT_SEND_TIMEOUT_S = 30.0
+MAX_SEND_TIMEOUT_S = 300.0
 MAX_SEND_RATE_PER_S = 100_000.0
 
 
@@ -81,6 +83,7 @@ class Settings:
     default_region: str = "US"
     sqlite_synchronous: str = "FULL"
     send_rate_per_s: float = DEFAULT_SEND_RATE_PER_S
+    send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S
     demo: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
@@ -115,6 +118,7 @@ def load_settings(
         default_region=_region(env),
         sqlite_synchronous=_sqlite_sync(env),
         send_rate_per_s=_send_rate(env),
+        send_timeout_s=_send_timeout(env),
         demo=demo,
         smtp=_smtp(env),
     )
@@ -239,6 +243,17 @@ def _sqlite_sync(env: Mapping[str, str]) -> str:
         allowed = ", ".join(SQLITE_SYNC_LEVELS)
         raise ConfigError("SMSDESK_SQLITE_SYNCHRONOUS", f"{raw!r} is not one of: {allowed}")
     return raw
+
+
+def _send_timeout(env: Mapping[str, str]) -> float:
+    """The whole POST /sms/send call (1,000 messages), from connecting to the last byte."""
+    return _float(
+        env,
+        "SMSDESK_SEND_TIMEOUT_S",
+        DEFAULT_SEND_TIMEOUT_S,
+        lambda v: 1 <= v <= MAX_SEND_TIMEOUT_S,
+        f"is outside 1..{MAX_SEND_TIMEOUT_S:.0f} seconds",
+    )
 
 
 def _send_rate(env: Mapping[str, str]) -> float:

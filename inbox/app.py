@@ -175,6 +175,7 @@ async def _provider_ctx(app: web.Application) -> AsyncIterator[None]:
             base_url=provider_base_url(settings),
             username=services.clicksend_account,
             api_key=settings.clicksend_api_key or SIM_API_KEY,
+            send_timeout_s=settings.send_timeout_s,
         )
         yield
         services.provider = None
@@ -206,6 +207,13 @@ def account_worker(services: Services) -> AccountWorker:
     )
 
 
+def reconcile_policy(send_timeout_s: float) -> ReconcilePolicy:
+    """A send still unanswered 30 s after its timeout was never recorded; one absent
+    from ClickSend's history that long after plus a minute was never accepted."""
+    stale_s = send_timeout_s + 30.0
+    return ReconcilePolicy(stale_sending_s=stale_s, grace_s=max(120.0, stale_s + 60.0))
+
+
 def start_workers(services: Services) -> list[asyncio.Task[None]]:
     pipeline = PipelineWorker(
         services.sessionmaker, services.bus, turns=services.turns, writer=services.writer
@@ -224,7 +232,7 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         services.sessionmaker,
         services.bus,
         services.provider,
-        policy=ReconcilePolicy(stale_sending_s=services.provider.send_timeout_s + 30.0),
+        policy=reconcile_policy(services.provider.send_timeout_s),
         turns=services.turns,
     )
     forwarder = ForwardWorker(

@@ -19,6 +19,7 @@ def test_demo_defaults_need_no_variables():
     assert settings.database_url == "sqlite+aiosqlite:///./smsdesk.db"
     assert settings.sqlite_synchronous == "FULL"
     assert settings.send_rate_per_s == 10.0
+    assert settings.send_timeout_s == 30.0
 
 
 def test_values_are_parsed_and_normalised():
@@ -31,6 +32,7 @@ def test_values_are_parsed_and_normalised():
         "SMSDESK_DEFAULT_REGION": "au",
         "SMSDESK_CLICKSEND_BASE_URL": "http://127.0.0.1:9000/v3/",
         "SMSDESK_SEND_RATE_PER_S": "2.5",
+        "SMSDESK_SEND_TIMEOUT_S": "45",
     }
     settings = load_settings(env, serving=True)
     assert settings.database_url == "postgresql+asyncpg://a:b@127.0.0.1/db"
@@ -38,6 +40,7 @@ def test_values_are_parsed_and_normalised():
     assert settings.default_region == "AU"
     assert settings.clicksend_base_url == "http://127.0.0.1:9000/v3"
     assert settings.send_rate_per_s == 2.5
+    assert settings.send_timeout_s == 45.0
 
 
 @pytest.mark.parametrize(
@@ -58,6 +61,8 @@ def test_values_are_parsed_and_normalised():
         ({"SMSDESK_SEND_RATE_PER_S": "-5"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
         ({"SMSDESK_SEND_RATE_PER_S": "nan"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
         ({"SMSDESK_SEND_RATE_PER_S": "inf"}, "SMSDESK_SEND_RATE_PER_S", "outside"),
+        ({"SMSDESK_SEND_TIMEOUT_S": "0.5"}, "SMSDESK_SEND_TIMEOUT_S", "outside 1..300"),
+        ({"SMSDESK_SEND_TIMEOUT_S": "soon"}, "SMSDESK_SEND_TIMEOUT_S", "not a number"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable, problem):

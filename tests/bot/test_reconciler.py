@@ -232,3 +232,21 @@ async def test_receipt_by_custom_string_settles_a_message_in_doubt(engine, sessi
     message = await load(sessionmaker, message_id)
     assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, "CS-7")
     assert await send_round(sessionmaker, Provider(), state=SenderState()) == 0  # not re-sent
+
+
+@pytest.mark.parametrize("timeout_s", [1.0, 30.0, 90.0, 300.0])
+def test_the_app_policy_fits_every_allowed_send_timeout(timeout_s):
+    from inbox.app import reconcile_policy
+
+    policy = reconcile_policy(timeout_s)
+    assert policy.stale_sending_s == timeout_s + 30.0
+    assert policy.grace_s >= max(120.0, policy.stale_sending_s + 60.0)
+
+
+async def test_the_configured_send_timeout_reaches_the_client(aiohttp_client, settings):
+    from inbox.app import create_app
+    from inbox.keys import SERVICES
+
+    app = create_app(settings.with_overrides(send_timeout_s=12.5), run_workers=False)
+    await aiohttp_client(app, server_kwargs={"port": settings.port})
+    assert app[SERVICES].provider.send_timeout_s == 12.5
