@@ -297,10 +297,11 @@ def _outcome_values(
     if result.outcome is Outcome.ACCOUNT:
         _pause(state, now, result.reason)
         retry_at = now + dt.timedelta(seconds=ACCOUNT_RECHECK_S)
-        return {
+        return {  # the account refused before sending: not an attempt at this message
             "status": MessageStatus.QUEUED,
             "error_text": result.reason,
             "next_attempt_at": retry_at,
+            "attempts": item.attempts - 1,
         }
     if item.attempts >= MAX_ATTEMPTS:
         reason = f"gave up after {item.attempts} attempts: {result.reason}"

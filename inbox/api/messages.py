@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Contact, Conversation
 from bot.outbox import enqueue_reply, enqueue_to_number
-from bot.phones import InvalidPhoneNumber, to_e164, to_e164_or_raw
+from bot.phones import InvalidPhoneNumber, to_e164
+from bot.sender_id import InvalidSenderId, check_sender_id
 from inbox.api.auth import API_USER
 from inbox.api.conversations import path_conversation_id
 from inbox.api.envelope import bad_request, envelope
@@ -25,7 +26,6 @@ from inbox.api.items import message_item
 from inbox.keys import SERVICES
 
 QUEUED_MSG = "Message queued."
-MAX_SENDER = 20
 
 
 async def reply(request: web.Request) -> web.Response:
@@ -68,9 +68,14 @@ def _sender(payload: dict[str, Any], region: str) -> str | None:
     raw = optional_text(payload, "from")
     if raw is None:
         return None
-    if not raw.strip() or len(raw.strip()) > MAX_SENDER or "\x00" in raw:
-        raise bad_request("from", f"must be a number or sender id of 1 to {MAX_SENDER} characters")
-    return to_e164_or_raw(raw, region)
+    try:
+        return to_e164(raw, region)
+    except InvalidPhoneNumber:
+        pass
+    try:  # not a number of ours: it must be a sender id ClickSend accepts
+        return check_sender_id(raw)
+    except InvalidSenderId as exc:
+        raise bad_request("from", f"{exc} (a number of ours or an alpha sender id)") from None
 
 
 async def latest_our_number(session: AsyncSession, phone_number: str) -> str:

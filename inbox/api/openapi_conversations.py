@@ -159,7 +159,9 @@ INPUTS: dict[str, Any] = {
             "body": {"type": "string", "description": "1 to 6 SMS parts."},
             "from": {
                 "type": "string",
-                "description": "Our number or sender id (at most 20 characters).",
+                "description": "Our number (any format that parses with "
+                "SMSDESK_DEFAULT_REGION) or an alpha sender id: 1 to 11 letters, digits "
+                "or `+`, no spaces.",
             },
         },
     },

@@ -8,6 +8,8 @@ round, so a saved change applies to the next inbound message without a restart.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -41,6 +43,7 @@ LABELS = {
     "opt_out_phrases": "Opt-out phrases",
 }
 WEBHOOK_PATH = "/webhooks/clicksend/{token}/{kind}"
+HOST_SHAPE = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 async def compliance_form(request: web.Request) -> web.Response:
@@ -90,11 +93,27 @@ def _message(exc: InvalidSetting) -> str:
 
 
 def webhook_urls(request: web.Request, tokens: tuple[str, ...]) -> dict[str, str]:
-    base = f"{request.scheme}://{request.host}"
+    base = public_base_url(request)
     token = tokens[0] if tokens else "TOKEN"
     return {
         kind: base + WEBHOOK_PATH.format(token=token, kind=kind) for kind in ("inbound", "receipts")
     }
+
+
+def public_base_url(request: web.Request) -> str:
+    """The address the browser used, also behind a TLS-terminating reverse proxy.
+
+    The proxy's X-Forwarded-Proto/-Host win over the plain-HTTP hop it made to us.
+    Only for display: a forged header changes what the forger sees, nothing else.
+    """
+    proto = _first_forwarded(request, "X-Forwarded-Proto").lower()
+    host = _first_forwarded(request, "X-Forwarded-Host")
+    scheme = proto if proto in ("http", "https") else request.scheme
+    return f"{scheme}://{host if HOST_SHAPE.fullmatch(host) else request.host}"
+
+
+def _first_forwarded(request: web.Request, name: str) -> str:
+    return request.headers.get(name, "").split(",")[0].strip()
 
 
 def _render(

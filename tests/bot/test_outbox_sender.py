@@ -118,6 +118,20 @@ async def test_account_error_pauses_sending_and_keeps_messages_queued(sessionmak
     assert len(provider.batches) == 1
 
 
+async def test_account_pauses_do_not_use_up_attempts(sessionmaker):
+    """An hour without credit, then one 503: the message is retried, not given up."""
+    message_id = await queue(sessionmaker)
+    no_credit = FakeProvider(raises=AccountProviderError("no credit", code="INSUFFICIENT_CREDIT"))
+    down = FakeProvider(raises=TemporaryProviderError("HTTP 503"))
+    for provider in [no_credit] * MAX_ATTEMPTS + [down]:
+        async with sessionmaker.begin() as session:
+            (await session.get(Message, message_id)).next_attempt_at = None
+        assert await send_round(sessionmaker, provider, state=SenderState()) == 1
+    message = await status_of(sessionmaker, message_id)
+    assert (message.status, message.attempts) == (MessageStatus.RETRYING, 1)
+    assert len(no_credit.batches) == MAX_ATTEMPTS
+
+
 async def test_gate_refuses_enqueue_to_an_opted_out_number(sessionmaker):
     async with sessionmaker.begin() as session:
         session.add(OptOut(phone_number=CUSTOMER))

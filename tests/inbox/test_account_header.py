@@ -83,6 +83,26 @@ async def test_paused_sending_shows_the_reason_until_the_account_check_passes(qu
     assert banner(await text_of(quiet_client, "/"), "sending-paused") is None
 
 
+async def test_paused_banner_ends_clicksend_reason_once_and_low_credit_agrees(
+    aiohttp_client, settings
+):
+    from inbox.app import create_app
+
+    settings = settings.with_overrides(low_credit_threshold=250.0)
+    client = await aiohttp_client(
+        create_app(settings, run_workers=False), server_kwargs={"port": settings.port}
+    )
+    await check(client)
+    state = client.app[SERVICES].sender_state
+    state.paused_until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
+    state.pause_reason = "ClickSend HTTP 400 INSUFFICIENT_CREDIT: You have no message credit left."
+    page = await text_of(client, "/")
+    assert "You have no message credit left. Messages stay queued" in (
+        banner(page, "sending-paused") or ""
+    )
+    assert (banner(page, "low-credit") or "").endswith("Top up the ClickSend account.</p>")
+
+
 async def token_of(client) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', await text_of(client, SETTINGS_PATH))
     assert found is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -91,3 +92,17 @@ def test_user_errors_are_one_line(sqlite_url):
         1,
         "smsdesk: no user with email nobody@example.com",
     )
+
+
+def test_logging_keeps_httpx_quiet_but_smsdesk_informative(monkeypatch):
+    """Poll mode calls ClickSend every second: one INFO line per call would flood the log."""
+    from inbox.cli import configure_logging
+
+    for name in ("httpx", "httpcore", "alembic", "bot.poller"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    configure_logging()
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("bot.poller").isEnabledFor(logging.INFO)

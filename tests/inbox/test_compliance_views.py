@@ -668,3 +668,15 @@ async def test_the_thread_page_costs_a_fixed_number_of_statements(
     assert events == 3
     # thread + messages + events + gate + opt-out date + mark read
     assert len(statements) == 6
+
+
+async def test_webhook_urls_behind_a_tls_proxy_are_the_public_https_ones(quiet_client, settings):
+    """ClickSend must be given the public https:// URL, not the proxy's plain hop to us."""
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "desk.example.com"}
+    text = await (await quiet_client.get("/settings/compliance", headers=proxied)).text()
+    public = f"https://desk.example.com/webhooks/clicksend/{settings.webhook_token}"
+    assert f"{public}/inbound" in text and f"{public}/receipts" in text
+    forged = {"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "a b/<x>"}
+    text = await (await quiet_client.get("/settings/compliance", headers=forged)).text()
+    host = f"http://{quiet_client.server.host}:{quiet_client.server.port}"
+    assert f"{host}/webhooks/clicksend/{settings.webhook_token}/inbound" in text

@@ -457,3 +457,18 @@ async def test_a_thread_left_for_an_agent_says_why_until_an_agent_replies(
         assert (conversation.needs_agent, conversation.needs_agent_reason) == (False, None)
     assert "needs-agent-banner" not in await page(quiet_client, f"/conversations/{cid}")
     assert "needs an agent</span>" not in await page(quiet_client, "/")
+
+
+async def test_thread_we_started_from_the_default_sender_says_so(quiet_client, sessionmaker):
+    """An API send without `from` has no number of ours: no dangling "to" or "texted"."""
+    from bot.outbox import enqueue_to_number
+
+    async with sessionmaker.begin() as session:
+        message = await enqueue_to_number(session, "+14155550123", "Your order shipped")
+        conversation_id = message.conversation_id
+    listing = await (await quiet_client.get("/")).text()
+    assert "from the default sender id</span>" in listing
+    assert not re.search(r">to\s*</span>", listing)
+    thread = await (await quiet_client.get(f"/conversations/{conversation_id}")).text()
+    assert "started by us from the default sender id" in thread
+    assert not re.search(r'texted <span class="number">\s*</span>', thread)

@@ -232,6 +232,10 @@ async def test_a_message_to_an_opted_out_number_is_refused(api, seed, sessionmak
         ({"to": "(415) 555-0123", "body": "Hi", "from": 5}, "from: must be a string"),
         ({"to": "(415) 555-0123", "body": "Hi", "from": " "}, "from: "),
         ({"to": "(415) 555-0123", "body": "Hi", "from": "x" * 21}, "from: "),
+        ({"to": "(415) 555-0123", "body": "Hi", "from": "Acme Shop"}, "from: an alpha tag may"),
+        ({"to": "(415) 555-0123", "body": "Hi", "from": "AcmeShopping"}, "from: an alpha tag is"),
+        ({"to": "(415) 555-0123", "body": "Hi", "from": "Acme_Shop"}, "from: an alpha tag may"),
+        ({"to": "(415) 555-0123", "body": "Hi", "from": "12345"}, "from: '12345' looks like"),
     ],
 )
 async def test_bad_send_input_is_a_400_naming_the_field(api, sessionmaker, payload, field):
