@@ -8,29 +8,9 @@ from typing import Any
 from bot.matching import MatchType
 from bot.rule_clicksend import CLICKSEND_ACTIONS
 from bot.rule_validation import ACTIONS, CONDITIONS
-from inbox.api.openapi_common import errors, json_body, ok_data, page_of, ref
+from inbox.api.openapi_common import errors, json_body, ok_data, page_of, ref, search_params
 from inbox.api.rules import RULES
 from inbox.api.templates import TEMPLATES
-
-
-def _listing(searchable: Any) -> list[dict[str, Any]]:
-    return [
-        ref("parameters", "page"),
-        ref("parameters", "limit"),
-        {
-            "name": "q",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": f"`field:value`. Fields: {', '.join(searchable.fields)}.",
-        },
-        {
-            "name": "order_by",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": f"`field:asc|desc`. Fields: {', '.join(searchable.sorts)}.",
-        },
-        ref("parameters", "operator"),
-    ]
 
 
 def _id(name: str) -> dict[str, Any]:
@@ -46,7 +26,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "List keyword rules in running order (priority, then id)",
             "operationId": "listRules",
-            "parameters": _listing(RULES),
+            "parameters": search_params(RULES, "rule_name:price"),
             "responses": {"200": ok_data("A page of rules.", page_of("Rule")), **errors("400")},
         },
         "post": {
@@ -117,7 +97,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "List message templates (ClickSend /sms/templates shape)",
             "operationId": "listTemplates",
-            "parameters": _listing(TEMPLATES),
+            "parameters": search_params(TEMPLATES, "template_name:hours"),
             "responses": {
                 "200": ok_data("A page of templates.", page_of("Template")),
                 **errors("400"),

@@ -66,7 +66,7 @@ def page_of(schema: str) -> dict[str, Any]:
     }
 
 
-def search_params(searchable: Searchable) -> list[dict[str, Any]]:
+def search_params(searchable: Searchable, example: str = "status:open") -> list[dict[str, Any]]:
     fields, sorts = ", ".join(searchable.fields), ", ".join(searchable.sorts)
     default = ":".join(searchable.default_order)
     return [
@@ -79,7 +79,7 @@ def search_params(searchable: Searchable) -> list[dict[str, Any]]:
             "description": "Filter: `field:value[,field:value]`, case-insensitive; text fields "
             "match a substring, others exactly; `field:` matches any value. "
             f"Fields: {fields}.",
-            "example": "status:open",
+            "example": example,
         },
         {
             "name": "order_by",
