@@ -26,6 +26,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.consent import ConsentError, check_reason, record_opt_outs
 from bot.models import ConsentMethod
 from bot.phones import InvalidPhoneNumber, to_e164
-from bot.providers.base import SmsProvider
+from bot.providers.base import SmsProvider, read_all_pages
 
 MAX_ROWS = 50_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -45,7 +46,6 @@ BOM = "\ufeff"
 _LOOKS_LIKE_NUMBER = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
 MIN_DIGITS = 3
 PROVIDER_PAGE_SIZE = 100
-MAX_PROVIDER_PAGES = -(-MAX_ROWS // PROVIDER_PAGE_SIZE) + 1  # a runaway has_more ends too
 
 Status = Literal["added", "already", "invalid"]
 
@@ -259,15 +259,14 @@ async def fetch_provider_numbers(provider: SmsProvider, list_id: int) -> list[st
 
     ImportTooLarge beyond ``MAX_ROWS`` numbers; ProviderError as the provider raised it.
     """
-    numbers: list[str] = []
-    for page_number in range(1, MAX_PROVIDER_PAGES + 1):
-        page = await provider.fetch_list_numbers(list_id, page_number, PROVIDER_PAGE_SIZE)
-        numbers.extend(page.items)
-        if len(numbers) > MAX_ROWS:
-            break
-        if not page.has_more:
-            return numbers
-    raise ImportTooLarge(f"list {list_id}: has more than {MAX_ROWS} numbers; split it")
+    numbers = await read_all_pages(
+        partial(provider.fetch_list_numbers, list_id),
+        page_size=PROVIDER_PAGE_SIZE,
+        max_items=MAX_ROWS,
+    )
+    if numbers is None:
+        raise ImportTooLarge(f"list {list_id}: has more than {MAX_ROWS} numbers; split it")
+    return numbers
 
 
 async def import_provider_list(

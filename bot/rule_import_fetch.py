@@ -18,11 +18,11 @@ from bot.providers.base import (
     ProviderError,
     SmsProvider,
     SmsTemplate,
+    read_all_pages,
 )
 
 MAX_ITEMS = 1000  # of each kind; ClickSend accounts hold a few dozen rules
 PAGE_SIZE = 100
-MAX_PAGES = MAX_ITEMS // PAGE_SIZE + 1
 
 T = TypeVar("T")
 
@@ -61,15 +61,10 @@ async def fetch_account(provider: SmsProvider) -> Fetched:
 
 
 async def _all_pages(fetch: Callable[[int, int], Awaitable[Page[T]]], what: str) -> list[T]:
-    items: list[T] = []
-    for number in range(1, MAX_PAGES + 1):
-        page = await fetch(number, PAGE_SIZE)
-        items.extend(page.items)
-        if len(items) > MAX_ITEMS:
-            break
-        if not page.has_more:
-            return items
-    raise ImportFailed(f"the ClickSend account holds more than {MAX_ITEMS} {what}")
+    items = await read_all_pages(fetch, page_size=PAGE_SIZE, max_items=MAX_ITEMS)
+    if items is None:
+        raise ImportFailed(f"the ClickSend account holds more than {MAX_ITEMS} {what}")
+    return items
 
 
 def _by_id(items: Sequence[T], key: Callable[[T], int]) -> tuple[T, ...]:

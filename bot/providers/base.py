@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -173,6 +173,22 @@ class SmsTemplate:
 class Page(Generic[T]):
     items: Sequence[T]
     has_more: bool
+
+
+async def read_all_pages(
+    fetch: Callable[[int, int], Awaitable[Page[T]]], *, page_size: int, max_items: int
+) -> list[T] | None:
+    """Every item of a paged listing, page 1 on; None when it holds more than
+    ``max_items`` (a listing whose ``has_more`` never ends stops there too)."""
+    items: list[T] = []
+    for number in range(1, -(-max_items // page_size) + 2):
+        page = await fetch(number, page_size)
+        items.extend(page.items)
+        if len(items) > max_items:
+            return None
+        if not page.has_more:
+            return items
+    return None
 
 
 class SmsProvider(Protocol):
