@@ -147,22 +147,21 @@ class SenderWorker:
     sessionmaker: async_sessionmaker
     bus: events.EventBus
     provider: SmsProvider
-    default_sender: str | None = None
+    # The saved setting, else SMSDESK_SENDER_ID; read every round (it may change live).
+    default_sender: DefaultSender = field(default_factory=DefaultSender)
     state: SenderState = field(default_factory=SenderState)
     turns: WriteTurns = NO_TURNS
-    live_sender: DefaultSender | None = None  # when set, wins over default_sender
     # The process's messages-per-second budget (None: unlimited).
     bucket: TokenBucket | None = None
     batch_size: int = 1000
     unknown_check_s: float = UNKNOWN_FIRST_CHECK_S
 
     async def round(self) -> int:
-        sender = self.live_sender.value if self.live_sender else self.default_sender
         sent = await send_round(
             self.sessionmaker,
             self.provider,
             state=self.state,
-            default_sender=sender,
+            default_sender=self.default_sender.value,
             turns=self.turns,
             bucket=self.bucket,
             batch_size=self.batch_size,

@@ -222,10 +222,9 @@ def start_workers(services: Services) -> list[asyncio.Task[None]]:
         services.sessionmaker,
         services.bus,
         services.provider,
-        default_sender=services.settings.sender_id,
+        default_sender=services.default_sender,
         state=services.sender_state,
         turns=services.turns,
-        live_sender=services.default_sender,
         bucket=TokenBucket(services.settings.send_rate_per_s),
     )
     reconciler = ReconcilerWorker(

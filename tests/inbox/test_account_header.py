@@ -136,12 +136,12 @@ async def test_saved_sender_id_is_used_by_the_sender(quiet_client):
     services = quiet_client.app[SERVICES]
     async with services.sessionmaker.begin() as session:
         await enqueue_to_number(session, "+14155550123", "Your parcel is on its way")
+    services.default_sender.configured = "FromEnv"  # as SMSDESK_SENDER_ID would set it
     worker = SenderWorker(
         services.sessionmaker,
         services.bus,
         services.provider,
-        default_sender="FromEnv",
-        live_sender=services.default_sender,
+        default_sender=services.default_sender,
     )
     assert await worker.round() == 1
     [send] = [r for r in services.simulator.requests if r["path"] == "/sms/send"]
