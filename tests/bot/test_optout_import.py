@@ -26,6 +26,7 @@ from bot.optout_import import (
 from bot.outbox import enqueue_to_number
 from bot.providers.base import Page, PermanentProviderError
 from inbox.auth import create_user
+from tests.consent_helpers import ledger, opt_outs
 
 # -- parsing ----------------------------------------------------------------------
 
@@ -234,28 +235,7 @@ def test_report_counts():
 
 
 async def _ledger(sessionmaker) -> list[tuple]:
-    async with sessionmaker() as session:
-        rows = await session.execute(
-            select(
-                ConsentEvent.phone_number,
-                ConsentEvent.scope,
-                ConsentEvent.kind,
-                ConsentEvent.method,
-                ConsentEvent.reason,
-                ConsentEvent.user_id,
-            ).order_by(ConsentEvent.id)
-        )
-        return [tuple(row) for row in rows]
-
-
-async def _opt_outs(sessionmaker) -> list[tuple[str, str]]:
-    async with sessionmaker() as session:
-        rows = await session.execute(
-            select(OptOut.phone_number, OptOut.our_number).order_by(
-                OptOut.phone_number, OptOut.our_number
-            )
-        )
-        return [tuple(row) for row in rows]
+    return await ledger(sessionmaker, ConsentEvent.user_id)
 
 
 async def test_import_adds_each_number_once_with_one_ledger_event(sessionmaker):
@@ -290,7 +270,7 @@ async def test_import_adds_each_number_once_with_one_ledger_event(sessionmaker):
         ("+14155550101", "", "opt_out", "import", "asked by email", admin.id),
         ("+14155550102", "", "opt_out", "import", "imported opt-out list", admin.id),
     ]
-    assert await _opt_outs(sessionmaker) == [("+14155550101", ""), ("+14155550102", "")]
+    assert await opt_outs(sessionmaker) == [("+14155550101", ""), ("+14155550102", "")]
 
 
 async def test_a_number_already_opted_out_is_reported_and_not_recorded_again(sessionmaker):
@@ -313,7 +293,7 @@ async def test_a_number_already_opted_out_is_reported_and_not_recorded_again(ses
     assert await _ledger(sessionmaker) == [
         ("+14155550102", "", "opt_out", "admin", "list from the old CRM", None)
     ]
-    assert await _opt_outs(sessionmaker) == [
+    assert await opt_outs(sessionmaker) == [
         ("+14155550101", ""),
         ("+14155550102", ""),
         ("+14155550102", "+15550001111"),
@@ -341,7 +321,7 @@ async def test_a_row_whose_reason_is_too_long_is_invalid_and_the_rest_imported(s
         RowResult(2, "4155550101", "invalid", "reason: is longer than 2000 characters"),
         RowResult(3, "4155550102", "added", "+14155550102 opted out"),
     )
-    assert await _opt_outs(sessionmaker) == [("+14155550102", "")]
+    assert await opt_outs(sessionmaker) == [("+14155550102", "")]
 
 
 async def test_a_refused_file_writes_nothing(sessionmaker):
@@ -350,7 +330,7 @@ async def test_a_refused_file_writes_nothing(sessionmaker):
         async with sessionmaker.begin() as session:
             await import_opt_outs(session, text, default_region="US", user_id=None)
     assert await _ledger(sessionmaker) == []
-    assert await _opt_outs(sessionmaker) == []
+    assert await opt_outs(sessionmaker) == []
 
 
 # -- a provider's contact list ------------------------------------------------------------

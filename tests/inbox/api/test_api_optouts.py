@@ -26,6 +26,7 @@ from bot.models import (
 from bot.optout_import import MAX_ROWS
 from inbox.api.openapi import DOCUMENT
 from inbox.auth import create_api_key, create_user, find_user
+from tests.consent_helpers import ledger, opt_outs
 
 EPOCH = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 T0 = int(EPOCH.timestamp())
@@ -79,29 +80,7 @@ async def _post_raw(client, path: str, data: bytes, content_type: str):
 
 async def _ledger(sessionmaker) -> list[tuple]:
     """(phone_number, scope, kind, method, reason, evidence, user_id) of every event."""
-    async with sessionmaker() as session:
-        rows = await session.execute(
-            select(
-                ConsentEvent.phone_number,
-                ConsentEvent.scope,
-                ConsentEvent.kind,
-                ConsentEvent.method,
-                ConsentEvent.reason,
-                ConsentEvent.evidence,
-                ConsentEvent.user_id,
-            ).order_by(ConsentEvent.id)
-        )
-        return [tuple(row) for row in rows]
-
-
-async def _opt_outs(sessionmaker) -> list[tuple[str, str]]:
-    async with sessionmaker() as session:
-        rows = await session.execute(
-            select(OptOut.phone_number, OptOut.our_number).order_by(
-                OptOut.phone_number, OptOut.our_number
-            )
-        )
-        return [tuple(row) for row in rows]
+    return await ledger(sessionmaker, ConsentEvent.evidence, ConsentEvent.user_id)
 
 
 async def _statuses(sessionmaker) -> dict[int, MessageStatus]:
@@ -225,7 +204,7 @@ async def test_posting_an_opt_out_records_it_and_suppresses_queued_messages(
     assert await _ledger(sessionmaker) == [
         (CUSTOMER, "", "opt_out", "api", "asked by email", None, user_id)
     ]
-    assert await _opt_outs(sessionmaker) == [(CUSTOMER, "")]
+    assert await opt_outs(sessionmaker) == [(CUSTOMER, "")]
     assert await _statuses(sessionmaker) == {
         queued["data"]["message_id"]: MessageStatus.SUPPRESSED,
         other["data"]["message_id"]: MessageStatus.QUEUED,
@@ -258,7 +237,7 @@ async def test_an_opt_out_for_one_of_our_numbers_suppresses_only_that_thread(
         OUR_NUMBER,
         False,
     )
-    assert await _opt_outs(sessionmaker) == [(CUSTOMER, OUR_NUMBER)]
+    assert await opt_outs(sessionmaker) == [(CUSTOMER, OUR_NUMBER)]
     assert await _statuses(sessionmaker) == {
         on_ours["data"]["message_id"]: MessageStatus.SUPPRESSED,
         on_theirs["data"]["message_id"]: MessageStatus.QUEUED,
@@ -298,7 +277,7 @@ async def test_bad_opt_out_input_is_a_400_naming_the_field(api, sessionmaker, pa
     status, doc = await api.post("/opt-outs", payload)
     _assert_error(status, doc, 400, "BAD_REQUEST", field)
     assert await _ledger(sessionmaker) == []
-    assert await _opt_outs(sessionmaker) == []
+    assert await opt_outs(sessionmaker) == []
 
 
 async def test_an_opt_out_body_that_is_not_json_is_a_400(api):
@@ -316,7 +295,7 @@ async def test_an_agent_may_not_resubscribe_a_number(api, sessionmaker):
     for payload in (PROOF, {}):
         status, doc = await _delete(api, "/opt-outs/%2B14155550101", payload)
         _assert_error(status, doc, 403, "FORBIDDEN", "Only an admin may re-subscribe")
-    assert await _opt_outs(sessionmaker) == [(CUSTOMER, "")]
+    assert await opt_outs(sessionmaker) == [(CUSTOMER, "")]
     assert await _ledger(sessionmaker) == []
 
 
@@ -348,7 +327,7 @@ async def test_an_admin_resubscribes_a_number_with_reason_and_evidence(
         "user_id": admin_id,
         "created_at": item["created_at"],
     }
-    assert await _opt_outs(sessionmaker) == []
+    assert await opt_outs(sessionmaker) == []
     assert await _ledger(sessionmaker) == [
         (CUSTOMER, "", "opt_in", "admin", PROOF["reason"], PROOF["evidence"], admin_id)
     ]
@@ -370,7 +349,7 @@ async def test_resubscribing_needs_a_reason_and_evidence(admin, sessionmaker, pa
     await _add_opt_out(sessionmaker, CUSTOMER, EPOCH)
     status, doc = await _delete(admin, "/opt-outs/%2B14155550101", payload)
     _assert_error(status, doc, 400, "BAD_REQUEST", field)
-    assert await _opt_outs(sessionmaker) == [(CUSTOMER, "")]
+    assert await opt_outs(sessionmaker) == [(CUSTOMER, "")]
     assert await _ledger(sessionmaker) == []
 
 
@@ -708,7 +687,7 @@ async def test_confirming_a_possible_opt_out_opts_the_number_out(api, seed, sess
     assert await _ledger(sessionmaker) == [
         (CUSTOMER, "", "opt_out", "agent", "agent confirmed a possible opt-out", None, user_id)
     ]
-    assert await _opt_outs(sessionmaker) == [(CUSTOMER, "")]
+    assert await opt_outs(sessionmaker) == [(CUSTOMER, "")]
     assert await _outbound(sessionmaker, conversation_id) == [
         (MessagePurpose.AGENT_REPLY, MessageStatus.SUPPRESSED),
         (MessagePurpose.OPT_OUT_CONFIRMATION, MessageStatus.QUEUED),
